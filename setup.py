@@ -1,0 +1,34 @@
+from pathlib import Path
+
+from setuptools import find_packages, setup
+
+setup(
+    name="vgg-deploy",
+    version="0.1.0",
+    description="VGG from PyTorch to ONNX, FP16/INT8 and TensorRT, with measured results",
+    long_description=Path(__file__).with_name("README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10",
+    packages=find_packages(include=["vgg_deploy", "vgg_deploy.*"]),
+    # torch is not pinned: CPU machines install torch==2.13.0 (CPU build) first, GPU machines bring their own.
+    install_requires=[
+        "torch>=2.6",
+        "onnx>=1.16",
+        "onnxscript>=0.2",
+        "onnxruntime>=1.18",
+        "onnxconverter-common>=1.14",
+        "numpy>=1.26",
+        "click>=8.1",
+        "Pillow>=10",
+        "safetensors>=0.4",
+    ],
+    extras_require={
+        "gpu": ["onnxruntime-gpu>=1.18"],
+        "trt": ["tensorrt>=10.0", "cuda-python>=12.0"],
+        "openvino": ["openvino>=2024.0"],
+        "plot": ["matplotlib>=3.7"],
+        "demo": ["scikit-learn>=1.3"],
+        "dev": ["pytest>=8", "scikit-learn>=1.3", "mypy>=1.8"],
+    },
+    entry_points={"console_scripts": ["vgg-deploy=vgg_deploy.cli:main"]},
+)

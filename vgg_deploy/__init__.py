@@ -1,0 +1,22 @@
+"""vgg-deploy: VGG from PyTorch to ONNX, FP16/INT8 and TensorRT, with measured results."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .models import create_model, list_models, model_config
+
+__version__ = "0.1.0"
+__all__ = ["__version__", "list_models", "model_config", "create_model", "export_onnx"]
+
+if TYPE_CHECKING:
+    from .export import export_onnx
+
+
+def __getattr__(name: str) -> Any:
+    # The exporter imports torch and onnx: keep `import vgg_deploy` cheap until it is used.
+    if name == "export_onnx":
+        from .export import export_onnx
+
+        return export_onnx
+    raise AttributeError(f"module 'vgg_deploy' has no attribute {name!r}")

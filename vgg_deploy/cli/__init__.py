@@ -1,0 +1,37 @@
+"""The `vgg-deploy` command line: one small module per command."""
+
+from __future__ import annotations
+
+import click
+
+from ..errors import VGGDeployError
+from .export_cmd import export
+from .info_cmd import info
+
+__all__ = ["main"]
+
+
+class _Group(click.Group):
+    """Turns user errors (VGGDeployError) into one line on stderr and exit 1; bugs keep their traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except VGGDeployError as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
+@click.version_option(package_name="vgg-deploy", prog_name="vgg-deploy")
+def main() -> None:
+    """VGG from PyTorch to ONNX, FP16/INT8 and TensorRT, with measured results.
+
+    \b
+    Start with:
+      vgg-deploy info                               what this machine has
+      vgg-deploy export --model vgg16 -o vgg16.onnx export and verify against PyTorch
+    """
+
+
+main.add_command(export)
+main.add_command(info)

@@ -1,0 +1,29 @@
+"""Error types: user errors end in one clear line; anything else is a bug and keeps its traceback."""
+
+from __future__ import annotations
+
+__all__ = ["VGGDeployError", "ConfigError", "CheckpointError", "ExportError", "ParityError", "MissingDependencyError"]
+
+
+class VGGDeployError(Exception):
+    """A problem with the user's input or environment; the CLI prints it as one line and exits 1."""
+
+
+class ConfigError(VGGDeployError, ValueError):
+    """A model configuration that cannot be built (e.g. an input too small for its pooling blocks)."""
+
+
+class CheckpointError(VGGDeployError):
+    """A weights file that cannot be read or does not fit the model."""
+
+
+class ExportError(VGGDeployError):
+    """The ONNX export or its check failed."""
+
+
+class ParityError(VGGDeployError):
+    """An artifact's outputs differ from the PyTorch reference beyond tolerance."""
+
+
+class MissingDependencyError(VGGDeployError):
+    """An optional package is not installed."""

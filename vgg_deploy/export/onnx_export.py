@@ -1,0 +1,163 @@
+"""PyTorch -> ONNX with torch's dynamo exporter, checked and verified against PyTorch with ONNX Runtime.
+
+The dynamo exporter is used because the TorchScript one is deprecated and cannot export torchvision's 7x7
+adaptive pool from inputs whose size is not a multiple of 7 (e.g. 160x160). It writes one self-contained file:
+weights go inline (every VGG is under ONNX's 2 GB protobuf limit), so the atomic rename covers the artifact.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+import torch
+
+from ..artifacts import atomic_output
+from ..errors import ExportError, ParityError
+from ..models.vgg import VGG
+from .metadata import config_metadata, set_metadata
+from .parity import Parity, compare_logits
+
+__all__ = ["export_onnx", "ExportResult", "verify_onnx", "DEFAULT_OPSET", "INPUT_NAME", "OUTPUT_NAME"]
+
+DEFAULT_OPSET = 17
+INPUT_NAME, OUTPUT_NAME = "input", "logits"
+DYNAMIC_VERIFY_BATCHES = (1, 5)
+_MAX_BATCH = 65536
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    path: Path
+    size_bytes: int
+    model: str
+    input_shape: tuple[int | str, ...]  # "batch" where the batch is dynamic
+    opset: int
+    exporter: str
+    export_seconds: float
+    parity: Parity | None
+    verify_batches: tuple[int, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path), "size_bytes": self.size_bytes, "model": self.model,
+            "input_shape": list(self.input_shape), "opset": self.opset, "exporter": self.exporter,
+            "export_seconds": round(self.export_seconds, 3), "verify_batches": list(self.verify_batches),
+            "parity": self.parity.to_dict() if self.parity else None,
+        }
+
+
+def export_onnx(
+    model: VGG,
+    output: str | Path,
+    *,
+    opset: int = DEFAULT_OPSET,
+    batch: int | None = None,
+    weights: str = "random",
+    verify: bool = True,
+    seed: int = 0,
+    progress: Callable[[str], None] = lambda message: None,
+) -> ExportResult:
+    """Export `model` to `output` (dynamic batch when `batch` is None), check it, verify it, then rename it in place.
+
+    A parity failure raises ParityError and leaves no file behind.
+    """
+    if batch is not None and batch < 1:
+        raise ExportError(f"batch must be >= 1, got {batch}")
+    config = model.config
+    model = model.eval()
+    started = time.perf_counter()
+    progress(f"exporting {config.name} with torch.onnx (dynamo), opset {opset}")
+    proto = _export_proto(model, opset=opset, batch=batch)
+    set_metadata(proto, config_metadata(config, precision="fp32", weights=weights, opset=opset))
+    _check(proto)
+    export_seconds = time.perf_counter() - started
+
+    output = Path(output)
+    with atomic_output(output) as tmp:
+        import onnx
+
+        onnx.save_model(proto, str(tmp))
+        parity = None
+        verify_batches: tuple[int, ...] = ()
+        if verify:
+            verify_batches = DYNAMIC_VERIFY_BATCHES if batch is None else (batch, batch)
+            progress(f"verifying with ONNX Runtime against PyTorch on batches of {' and '.join(map(str, verify_batches))}")
+            parity = verify_onnx(model, tmp, batch_sizes=verify_batches, seed=seed)
+            if not parity.passed:
+                raise ParityError(f"{output}: ONNX output differs from PyTorch, not written: {parity.summary()}")
+        size = tmp.stat().st_size
+    shape = ("batch" if batch is None else batch, config.in_channels, *config.input_size)
+    return ExportResult(
+        path=output, size_bytes=size, model=config.name, input_shape=shape, opset=opset,
+        exporter=f"torch.onnx dynamo (torch {torch.__version__})", export_seconds=export_seconds,
+        parity=parity, verify_batches=verify_batches,
+    )
+
+
+def _export_proto(model: VGG, *, opset: int, batch: int | None) -> Any:
+    config = model.config
+    example = torch.randn(2 if batch is None else batch, config.in_channels, *config.input_size)
+    # Batch 2, not 1, as the example: the exporter would specialise a size-1 dimension.
+    shapes = ({0: torch.export.Dim("batch", min=1, max=_MAX_BATCH)},) if batch is None else None
+    try:
+        with _quiet_exporter(), torch.no_grad():
+            program = torch.onnx.export(
+                model, (example,), None, dynamo=True, opset_version=opset, dynamic_shapes=shapes,
+                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], verbose=False,
+            )
+    except Exception as exc:
+        raise ExportError(f"torch.onnx export of {config.name} failed: {type(exc).__name__}: {exc}") from exc
+    proto = program.model_proto
+    actual = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
+    if actual != opset:
+        raise ExportError(f"the exporter could not produce opset {opset} (it made {actual}); pass --opset {actual}")
+    return proto
+
+
+@contextlib.contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """The exporter logs opset conversion and torchvision notes at WARNING and prints progress; keep them off the CLI."""
+    loggers = [logging.getLogger(name) for name in ("torch.onnx", "torch.export", "onnxscript", "onnx_ir", "torch._dynamo")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            yield
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _check(proto: Any) -> None:
+    import onnx
+
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except onnx.checker.ValidationError as exc:
+        raise ExportError(f"onnx.checker rejected the exported graph: {str(exc).splitlines()[0]}") from exc
+
+
+def verify_onnx(model: VGG, onnx_path: str | Path, *, batch_sizes: tuple[int, ...], seed: int = 0) -> Parity:
+    """Run seeded random batches through PyTorch and ONNX Runtime (CPU) and compare the logits."""
+    import onnxruntime as ort
+
+    config = model.config
+    rng = np.random.default_rng(seed)
+    inputs = [rng.standard_normal((n, config.in_channels, *config.input_size), dtype=np.float32) for n in batch_sizes]
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        reference = np.concatenate([model(torch.from_numpy(x)).numpy() for x in inputs])
+    candidate = np.concatenate([session.run([OUTPUT_NAME], {INPUT_NAME: x})[0] for x in inputs])
+    return compare_logits(reference, candidate)

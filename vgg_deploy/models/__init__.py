@@ -1,0 +1,27 @@
+"""VGG models: configs and the registry (torch-free), the network and checkpoint loading (torch)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import VGGConfig
+from .registry import STANDARD_BLOCKS, UnknownModelError, create_model, list_models, model_config
+
+__all__ = [
+    "VGG", "VGGConfig", "vgg_block", "build_vgg", "list_models", "model_config", "create_model",
+    "UnknownModelError", "STANDARD_BLOCKS", "read_state_dict", "load_weights", "infer_architecture",
+]
+
+_TORCH_NAMES = {
+    "VGG": "vgg", "vgg_block": "vgg", "build_vgg": "vgg",
+    "read_state_dict": "checkpoint", "load_weights": "checkpoint", "infer_architecture": "checkpoint",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # The network and checkpoint code need torch; import it only when they are used.
+    if name in _TORCH_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_TORCH_NAMES[name]}", __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

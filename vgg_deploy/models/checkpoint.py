@@ -1,0 +1,201 @@
+"""Reading checkpoints safely, recognising their architecture, and loading them with strict checking."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping
+
+import torch
+
+from ..errors import CheckpointError
+from .config import VGGConfig
+from .vgg import VGG
+
+__all__ = [
+    "read_state_dict", "load_weights", "fit_config", "infer_architecture", "CheckpointArchitecture",
+    "imagenet_state_dict", "IMAGENET_URLS",
+]
+
+# torchvision's published ImageNet-1k weights (IMAGENET1K_V1), in its state-dict layout.
+IMAGENET_URLS = {
+    "vgg11": "https://download.pytorch.org/models/vgg11-8a719046.pth",
+    "vgg13": "https://download.pytorch.org/models/vgg13-19584684.pth",
+    "vgg16": "https://download.pytorch.org/models/vgg16-397923af.pth",
+    "vgg19": "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
+    "vgg11_bn": "https://download.pytorch.org/models/vgg11_bn-6002323d.pth",
+    "vgg13_bn": "https://download.pytorch.org/models/vgg13_bn-abd245e5.pth",
+    "vgg16_bn": "https://download.pytorch.org/models/vgg16_bn-6c64b313.pth",
+    "vgg19_bn": "https://download.pytorch.org/models/vgg19_bn-c79401a0.pth",
+}
+
+_SHOWN = 3  # how many keys of each kind an error lists
+
+
+def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
+    """A state dict from .pt/.pth (weights_only: no arbitrary unpickling) or .safetensors.
+
+    Unwraps {"state_dict": ...} and {"model": ...} and DataParallel's "module." prefix.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file; pass a .pt/.pth/.safetensors state dict")
+    try:
+        if path.suffix == ".safetensors":
+            from safetensors.torch import load_file
+
+            obj: object = load_file(str(path), device="cpu")
+        else:
+            obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # any reader failure on user data is a user error
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"{path}: cannot read checkpoint ({type(exc).__name__}: {reason[:200]}); "
+            "expected a PyTorch state dict (.pt/.pth, saved with torch.save) or a .safetensors file"
+        ) from None
+    return _unwrap(obj, path)
+
+
+def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
+    for key in ("state_dict", "model"):
+        if isinstance(obj, Mapping) and isinstance(obj.get(key), Mapping):
+            obj = obj[key]
+    if not isinstance(obj, Mapping) or not obj:
+        raise CheckpointError(f"{path}: checkpoint holds {type(obj).__name__}, not a state dict of tensors")
+    state: dict[str, torch.Tensor] = {}
+    for key, value in obj.items():
+        if not isinstance(value, torch.Tensor):
+            raise CheckpointError(f"{path}: entry {key!r} is {type(value).__name__}, not a tensor")
+        state[key[len("module."):] if str(key).startswith("module.") else str(key)] = value
+    return state
+
+
+@dataclass(frozen=True)
+class CheckpointArchitecture:
+    """What a torchvision-layout VGG state dict says about the network that made it."""
+
+    blocks: tuple[tuple[int, int], ...]
+    batch_norm: bool
+    in_channels: int
+    num_classes: int | None
+
+    def standard_name(self) -> str | None:
+        """The registered standard model with these blocks (at any width divisor), if any."""
+        from .registry import STANDARD_BLOCKS
+
+        for name, blocks in STANDARD_BLOCKS.items():
+            if self._divisor(blocks) is not None:
+                return f"{name}_bn" if self.batch_norm else name
+        return None
+
+    def _divisor(self, blocks: tuple[tuple[int, int], ...]) -> int | None:
+        if [n for n, _ in blocks] != [n for n, _ in self.blocks]:
+            return None
+        for divisor in (1, 2, 4, 8, 16):
+            if all(max(1, c // divisor) == mine for (_, c), (_, mine) in zip(blocks, self.blocks)):
+                return divisor
+        return None
+
+    def describe(self) -> str:
+        name = self.standard_name()
+        if name is None:
+            return f"a custom VGG with blocks {list(self.blocks)}, batch_norm={self.batch_norm}"
+        from .registry import STANDARD_BLOCKS
+
+        divisor = self._divisor(STANDARD_BLOCKS[name.removesuffix("_bn")])
+        options = f"--model {name}"
+        if self.num_classes is not None:
+            options += f" --num-classes {self.num_classes}"
+        if self.in_channels != 3:
+            options += f" --in-channels {self.in_channels}"
+        if divisor != 1:
+            options += f" --width-divisor {divisor}"
+        return options
+
+
+def infer_architecture(state: Mapping[str, torch.Tensor]) -> CheckpointArchitecture | None:
+    """Recover blocks and batch norm from torchvision's flat `features.N` numbering; None if not that layout."""
+    convs = sorted(
+        (int(m.group(1)), tuple(v.shape))
+        for k, v in state.items()
+        if (m := re.fullmatch(r"features\.(\d+)\.weight", k)) and v.ndim == 4
+    )
+    if not convs:
+        return None
+    batch_norm = any(re.fullmatch(r"features\.\d+\.running_mean", k) for k in state)
+    step = 3 if batch_norm else 2  # conv, [bn], relu
+    blocks: list[tuple[int, int]] = []
+    count = 1
+    for (prev, prev_shape), (index, _) in zip(convs, convs[1:]):
+        if index - prev == step:
+            count += 1
+        elif index - prev == step + 1:  # a max-pool sits between them
+            blocks.append((count, prev_shape[0]))
+            count = 1
+        else:
+            return None
+    blocks.append((count, convs[-1][1][0]))
+    last = state.get("classifier.6.weight")
+    return CheckpointArchitecture(
+        blocks=tuple(blocks), batch_norm=batch_norm, in_channels=convs[0][1][1],
+        num_classes=int(last.shape[0]) if last is not None and last.ndim == 2 else None,
+    )
+
+
+def fit_config(
+    config: VGGConfig, state: Mapping[str, torch.Tensor], *, keep_classes: bool, keep_channels: bool
+) -> VGGConfig:
+    """Take the class and input-channel counts from the checkpoint unless the user set them."""
+    arch = infer_architecture(state)
+    if arch is None:
+        return config
+    return config.with_options(
+        num_classes=None if keep_classes else arch.num_classes,
+        in_channels=None if keep_channels else arch.in_channels,
+    )
+
+
+def load_weights(model: VGG, state: Mapping[str, torch.Tensor], *, source: str | Path) -> None:
+    """Strictly load `state` into `model`; a mismatch is one CheckpointError naming the first bad keys."""
+    expected = model.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    misshaped = [
+        f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
+    if missing or unexpected or misshaped:
+        parts = [
+            f"{label}: {', '.join(keys[:_SHOWN])}" + (f" (+{len(keys) - _SHOWN} more)" if len(keys) > _SHOWN else "")
+            for label, keys in (("missing", missing), ("unexpected", unexpected), ("mis-shaped (file vs model)", misshaped))
+            if keys
+        ]
+        arch = infer_architecture(state)
+        fits = f"it fits {arch.describe()}" if arch else "it is not a VGG in torchvision's layout"
+        raise CheckpointError(f"{source}: checkpoint does not fit {model.config.name}: {'; '.join(parts)}; {fits}")
+    model.load_state_dict(state, strict=True)
+
+
+def imagenet_state_dict(config: VGGConfig) -> tuple[dict[str, torch.Tensor], str]:
+    """torchvision's ImageNet weights for a standard model, through torch's hub cache (downloads when online)."""
+    url = IMAGENET_URLS.get(config.name)
+    if url is None:
+        raise CheckpointError(
+            f"no ImageNet weights for {config.name}; they exist for: {', '.join(IMAGENET_URLS)}"
+        )
+    if config.num_classes != 1000 or config.in_channels != 3 or config.width_divisor != 1:
+        raise CheckpointError(
+            f"ImageNet weights need num_classes=1000, in_channels=3 and full width; "
+            f"got {config.num_classes}, {config.in_channels}, 1/{config.width_divisor}"
+        )
+    try:
+        state = torch.hub.load_state_dict_from_url(url, map_location="cpu", check_hash=True, weights_only=True)
+    except Exception as exc:  # offline, proxy, truncated download: all user-environment errors
+        raise CheckpointError(
+            f"could not get ImageNet weights for {config.name} from {url} ({type(exc).__name__}: {exc}); "
+            f"this machine may be offline: download the file elsewhere and pass --weights PATH, "
+            f"or put it in {torch.hub.get_dir()}/checkpoints"
+        ) from None
+    return state, url
