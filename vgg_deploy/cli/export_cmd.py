@@ -23,7 +23,9 @@ __all__ = ["export"]
 @click.option("--in-channels", type=click.IntRange(min=1), default=None,
               help="Input channels (1 for grayscale). Default: the model's, or the checkpoint's.")
 @click.option("--width-divisor", type=click.IntRange(min=1), default=None,
-              help="Divide every block's channels by this (d2l's narrow VGG uses 4).")
+              help="Divide every block's channels by this (d2l's narrow VGG uses 4). Default: 1, or the checkpoint's.")
+@click.option("--classifier-width", type=click.IntRange(min=1), default=None,
+              help="Width of the two hidden classifier layers. Default: the model's (4096), or the checkpoint's.")
 @click.option("--input-size", type=INPUT_SIZE, default=None, help="H or HxW, fixed in the ONNX. Default: the model's.")
 @click.option("--classifier-input", type=click.Choice(["avgpool", "flatten"]), default=None,
               help="7x7 adaptive average pool (torchvision) or a plain flatten (d2l). Default: the model's.")
@@ -34,7 +36,7 @@ __all__ = ["export"]
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def export(
     model_name: str, weights: str | None, num_classes: int | None, in_channels: int | None,
-    width_divisor: int | None, input_size: tuple[int, int] | None, classifier_input: str | None,
+    width_divisor: int | None, classifier_width: int | None, input_size: tuple[int, int] | None, classifier_input: str | None,
     opset: int, batch: int | None, seed: int, output: Path, as_json: bool,
 ) -> None:
     """Export a VGG to ONNX, check it, and verify it against PyTorch with ONNX Runtime.
@@ -59,7 +61,8 @@ def export(
     progress(f"building {model_name} ({'random weights' if weights is None else weights})")
     model = create_model(
         model_name, num_classes=num_classes, in_channels=in_channels, width_divisor=width_divisor,
-        input_size=input_size, classifier_input=classifier_input, weights=weights,
+        classifier_width=classifier_width, input_size=input_size, classifier_input=classifier_input,
+        weights=weights,
     )
     result = export_onnx(
         model, output, opset=opset, batch=batch, weights=weights or "random", seed=seed, progress=progress

@@ -31,6 +31,7 @@ DEFAULT_OPSET = 17
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
 DYNAMIC_VERIFY_BATCHES = (1, 5)
 _MAX_BATCH = 65536
+_NATIVE_OPSET = 18  # the dynamo exporter's lowest native opset; lower ones are converted
 
 
 @dataclass(frozen=True)
@@ -103,23 +104,63 @@ def export_onnx(
 
 
 def _export_proto(model: VGG, *, opset: int, batch: int | None) -> Any:
+    import onnx
+
     config = model.config
-    example = torch.randn(2 if batch is None else batch, config.in_channels, *config.input_size)
     # Batch 2, not 1, as the example: the exporter would specialise a size-1 dimension.
+    example = torch.randn(2 if batch is None else batch, config.in_channels, *config.input_size)
     shapes = ({0: torch.export.Dim("batch", min=1, max=_MAX_BATCH)},) if batch is None else None
     try:
         with _quiet_exporter(), torch.no_grad():
             program = torch.onnx.export(
-                model, (example,), None, dynamo=True, opset_version=opset, dynamic_shapes=shapes,
-                input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], verbose=False,
+                model, (example,), None, dynamo=True, opset_version=max(opset, _NATIVE_OPSET),
+                dynamic_shapes=shapes, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], verbose=False,
             )
     except Exception as exc:
         raise ExportError(f"torch.onnx export of {config.name} failed: {type(exc).__name__}: {exc}") from exc
     proto = program.model_proto
-    actual = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), None)
-    if actual != opset:
-        raise ExportError(f"the exporter could not produce opset {opset} (it made {actual}); pass --opset {actual}")
+    for node in proto.graph.node:
+        del node.metadata_props[:]  # the exporter's per-node stack traces: local paths, no use downstream
+    if opset < _NATIVE_OPSET:
+        # Converted after the exporter's optimiser has folded constants: its own conversion runs earlier
+        # and fails on ReduceMean's axes for some adaptive-pool shapes, silently keeping opset 18.
+        try:
+            proto = onnx.version_converter.convert_version(proto, opset)
+        except Exception as exc:
+            raise ExportError(
+                f"could not convert the exported graph to opset {opset} ({type(exc).__name__}: "
+                f"{str(exc).splitlines()[0][:200]}); pass --opset {_NATIVE_OPSET}"
+            ) from None
+        _drop_unknown_attributes(proto, opset)
     return proto
+
+
+def _drop_unknown_attributes(proto: Any, opset: int) -> None:
+    """onnx's converter keeps attributes newer opsets added (ReduceMean-18's noop_with_empty_axes, at its
+    default): remove those the target opset's schema does not define, so the checker accepts the graph.
+    One set to a non-default value would change the result: that is an error instead."""
+    import onnx
+
+    for node in proto.graph.node:
+        if node.domain not in ("", "ai.onnx"):
+            continue
+        known = onnx.defs.get_schema(node.op_type, opset, node.domain).attributes
+        newer = onnx.defs.get_schema(node.op_type, _NATIVE_OPSET, node.domain).attributes
+        kept = [a for a in node.attribute if a.name in known]
+        for attr in node.attribute:
+            if attr.name in known:
+                continue
+            default = newer[attr.name].default_value if attr.name in newer else None
+            at_default = default is not None and default.type != 0 and \
+                onnx.helper.get_attribute_value(attr) == onnx.helper.get_attribute_value(default)
+            if not at_default:
+                raise ExportError(
+                    f"{node.op_type} node {node.name!r} needs attribute {attr.name} of opset {_NATIVE_OPSET}; "
+                    f"pass --opset {_NATIVE_OPSET}"
+                )
+        if len(kept) != len(node.attribute):
+            del node.attribute[:]
+            node.attribute.extend(kept)
 
 
 @contextlib.contextmanager

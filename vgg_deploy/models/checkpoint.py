@@ -85,11 +85,12 @@ class CheckpointArchitecture:
         from .registry import STANDARD_BLOCKS
 
         for name, blocks in STANDARD_BLOCKS.items():
-            if self._divisor(blocks) is not None:
+            if self.divisor_of(blocks) is not None:
                 return f"{name}_bn" if self.batch_norm else name
         return None
 
-    def _divisor(self, blocks: tuple[tuple[int, int], ...]) -> int | None:
+    def divisor_of(self, blocks: tuple[tuple[int, int], ...]) -> int | None:
+        """The width divisor that turns `blocks` into this checkpoint's blocks; None if none does."""
         if [n for n, _ in blocks] != [n for n, _ in self.blocks]:
             return None
         for divisor in (1, 2, 4, 8, 16):
@@ -103,7 +104,7 @@ class CheckpointArchitecture:
             return f"a custom VGG with blocks {list(self.blocks)}, batch_norm={self.batch_norm}"
         from .registry import STANDARD_BLOCKS
 
-        divisor = self._divisor(STANDARD_BLOCKS[name.removesuffix("_bn")])
+        divisor = self.divisor_of(STANDARD_BLOCKS[name.removesuffix("_bn")])
         options = f"--model {name}"
         if self.num_classes is not None:
             options += f" --num-classes {self.num_classes}"
@@ -143,17 +144,23 @@ def infer_architecture(state: Mapping[str, torch.Tensor]) -> CheckpointArchitect
     )
 
 
-def fit_config(
-    config: VGGConfig, state: Mapping[str, torch.Tensor], *, keep_classes: bool, keep_channels: bool
-) -> VGGConfig:
-    """Take the class and input-channel counts from the checkpoint unless the user set them."""
+def fit_config(config: VGGConfig, state: Mapping[str, torch.Tensor], *, keep: frozenset[str] = frozenset()) -> VGGConfig:
+    """Take class count, input channels, classifier width and width divisor from the checkpoint.
+
+    Fields named in `keep` (the ones the user set) are left alone; the divisor is taken only when the
+    checkpoint has this config's blocks at another width.
+    """
     arch = infer_architecture(state)
     if arch is None:
         return config
-    return config.with_options(
-        num_classes=None if keep_classes else arch.num_classes,
-        in_channels=None if keep_channels else arch.in_channels,
-    )
+    first = state.get("classifier.0.weight")
+    found = {
+        "num_classes": arch.num_classes,
+        "in_channels": arch.in_channels,
+        "classifier_width": int(first.shape[0]) if first is not None and first.ndim == 2 else None,
+        "width_divisor": arch.divisor_of(config.blocks),
+    }
+    return config.with_options(**{k: v for k, v in found.items() if k not in keep})
 
 
 def load_weights(model: VGG, state: Mapping[str, torch.Tensor], *, source: str | Path) -> None:

@@ -76,7 +76,8 @@ def create_model(
     """Build a registered model in eval mode; options left as None keep the model's defaults.
 
     weights: None (random, torchvision's init), "imagenet" (torchvision's published file, standard models
-    only), or a checkpoint path. A checkpoint's class and channel counts are used when not given here.
+    only), or a checkpoint path. A checkpoint's class count, input channels, classifier width and width
+    divisor are used when not given here.
     """
     from .checkpoint import fit_config, imagenet_state_dict, load_weights, read_state_dict
     from .vgg import build_vgg
@@ -91,7 +92,9 @@ def create_model(
         state, source = imagenet_state_dict(config)
     else:
         state, source = read_state_dict(weights), weights
-        config = fit_config(config, state, keep_classes=num_classes is not None, keep_channels=in_channels is not None)
+        given = {"num_classes": num_classes, "in_channels": in_channels, "classifier_width": classifier_width,
+                 "width_divisor": width_divisor}
+        config = fit_config(config, state, keep=frozenset(k for k, v in given.items() if v is not None))
     model = build_vgg(config)
     load_weights(model, state, source=source)
     return model
