@@ -39,3 +39,16 @@ def test_nan_or_inf_in_either_output_fails(bad):
 def test_shape_mismatch_is_refused():
     with pytest.raises(ValueError, match="shape mismatch"):
         compare_logits(np.zeros((2, 3)), np.zeros((2, 4)))
+
+
+def test_conversion_gates_are_optional_and_independent():
+    ref = np.array([[3.0, 1.0, 0.0, -1.0, -2.0, -3.0], [0.0, 2.0, 1.0, -1.0, -2.0, -3.0]])
+    out = ref.copy()
+    out[1] = [2.0, 1.9, 1.0, -1.0, -2.0, -3.0]  # top-1 flips, but the reference top-1 stays in the top 5
+    ungated = compare_logits(ref, out, max_rel_diff=None, min_cosine=None)
+    assert ungated.passed and ungated.tolerance is None
+    assert ungated.top1_agreement == pytest.approx(0.5) and ungated.top5_containment == pytest.approx(1.0)
+    assert not compare_logits(ref, out, max_rel_diff=None, min_cosine=None, min_top1=0.9).passed
+    assert compare_logits(ref, out, max_rel_diff=None, min_cosine=None, min_top1=0.5).passed
+    assert not compare_logits(ref, out, max_rel_diff=None, min_cosine=0.999).passed
+    assert "x the logit scale" in ungated.summary() and "PASS" in ungated.summary()

@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 from .models import create_model, list_models, model_config
 
 __version__ = "0.1.0"
-__all__ = ["__version__", "list_models", "model_config", "create_model", "export_onnx"]
+__all__ = ["__version__", "list_models", "model_config", "create_model", "export_onnx", "load"]
 
 if TYPE_CHECKING:
     from .export import export_onnx
+    from .runtime import load
 
 
 def __getattr__(name: str) -> Any:
@@ -19,4 +20,8 @@ def __getattr__(name: str) -> Any:
         from .export import export_onnx
 
         return export_onnx
+    if name == "load":  # the runners import their backends only when activated
+        from .runtime import load
+
+        return load
     raise AttributeError(f"module 'vgg_deploy' has no attribute {name!r}")

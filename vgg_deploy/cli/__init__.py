@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from ..errors import VGGDeployError
+from .data_cmd import digits
 from .export_cmd import export
 from .info_cmd import info
+from .quantize_cmd import quantize
 
 __all__ = ["main"]
 
@@ -30,8 +32,9 @@ def main() -> None:
     Start with:
       vgg-deploy info                               what this machine has
       vgg-deploy export --model vgg16 -o vgg16.onnx export and verify against PyTorch
+      vgg-deploy quantize --onnx vgg16.onnx --precision int8 --calib-data IMAGES/ -o vgg16.int8.onnx
     """
 
 
-main.add_command(export)
-main.add_command(info)
+for command in (export, quantize, digits, info):
+    main.add_command(command)

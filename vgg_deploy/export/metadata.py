@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ..errors import VGGDeployError
 from ..models.config import VGGConfig
 
-__all__ = ["config_metadata", "read_metadata", "config_from_metadata", "set_metadata"]
+__all__ = ["config_metadata", "read_metadata", "config_from_metadata", "set_metadata", "INPUT_NAME", "OUTPUT_NAME"]
+
+INPUT_NAME, OUTPUT_NAME = "input", "logits"  # the graph's input and output in every vgg-deploy ONNX
 
 # Every value is stored as JSON text; these keys describe the network and its preprocessing.
 _CONFIG_KEYS = (
@@ -40,7 +42,8 @@ def set_metadata(model: Any, props: dict[str, str]) -> None:
 
 
 def read_metadata(model_or_path: Any) -> dict[str, Any]:
-    """metadata_props as Python values (the graph's weights are not loaded when given a path)."""
+    """metadata_props as Python values, from a path (weights not loaded), an onnx.ModelProto, or a
+    key -> text mapping such as ONNX Runtime's `custom_metadata_map`."""
     if isinstance(model_or_path, (str, Path)):
         import onnx
 
@@ -48,12 +51,14 @@ def read_metadata(model_or_path: Any) -> dict[str, Any]:
             model_or_path = onnx.load(str(model_or_path), load_external_data=False)
         except Exception as exc:
             raise VGGDeployError(f"{model_or_path}: not a readable ONNX file ({type(exc).__name__}: {exc})") from None
+    pairs = model_or_path.items() if isinstance(model_or_path, Mapping) else \
+        ((prop.key, prop.value) for prop in model_or_path.metadata_props)
     facts: dict[str, Any] = {}
-    for prop in model_or_path.metadata_props:
+    for key, value in pairs:
         try:
-            facts[prop.key] = json.loads(prop.value)
+            facts[key] = json.loads(value)
         except json.JSONDecodeError:
-            facts[prop.key] = prop.value  # written by another tool
+            facts[key] = value  # written by another tool
     return facts
 
 

@@ -7,28 +7,24 @@ weights go inline (every VGG is under ONNX's 2 GB protobuf limit), so the atomic
 
 from __future__ import annotations
 
-import contextlib
-import io
-import logging
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 import torch
 
 from ..artifacts import atomic_output
 from ..errors import ExportError, ParityError
+from ..quiet import quiet_libraries
 from ..models.vgg import VGG
-from .metadata import config_metadata, set_metadata
+from .metadata import INPUT_NAME, OUTPUT_NAME, config_metadata, set_metadata
 from .parity import Parity, compare_logits
 
 __all__ = ["export_onnx", "ExportResult", "verify_onnx", "DEFAULT_OPSET", "INPUT_NAME", "OUTPUT_NAME"]
 
 DEFAULT_OPSET = 17
-INPUT_NAME, OUTPUT_NAME = "input", "logits"
 DYNAMIC_VERIFY_BATCHES = (1, 5)
 _MAX_BATCH = 65536
 _NATIVE_OPSET = 18  # the dynamo exporter's lowest native opset; lower ones are converted
@@ -111,7 +107,7 @@ def _export_proto(model: VGG, *, opset: int, batch: int | None) -> Any:
     example = torch.randn(2 if batch is None else batch, config.in_channels, *config.input_size)
     shapes = ({0: torch.export.Dim("batch", min=1, max=_MAX_BATCH)},) if batch is None else None
     try:
-        with _quiet_exporter(), torch.no_grad():
+        with quiet_libraries(), torch.no_grad():
             program = torch.onnx.export(
                 model, (example,), None, dynamo=True, opset_version=max(opset, _NATIVE_OPSET),
                 dynamic_shapes=shapes, input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], verbose=False,
@@ -161,22 +157,6 @@ def _drop_unknown_attributes(proto: Any, opset: int) -> None:
         if len(kept) != len(node.attribute):
             del node.attribute[:]
             node.attribute.extend(kept)
-
-
-@contextlib.contextmanager
-def _quiet_exporter() -> Iterator[None]:
-    """The exporter logs opset conversion and torchvision notes at WARNING and prints progress; keep them off the CLI."""
-    loggers = [logging.getLogger(name) for name in ("torch.onnx", "torch.export", "onnxscript", "onnx_ir", "torch._dynamo")]
-    levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
-            warnings.simplefilter("ignore")
-            yield
-    finally:
-        for lg, level in zip(loggers, levels):
-            lg.setLevel(level)
 
 
 def _check(proto: Any) -> None:

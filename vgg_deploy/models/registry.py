@@ -33,6 +33,12 @@ def _registry() -> dict[str, VGGConfig]:
         name="d2l_vgg11_fashion", blocks=STANDARD_BLOCKS["vgg11"], width_divisor=4, in_channels=1,
         num_classes=10, classifier_input="flatten", mean=(0.0,), std=(1.0,), resize_size=224,
     )
+    # Trained in seconds on scikit-learn's bundled 8x8 digits (upsampled): real data for the CPU pipeline and tests.
+    configs["vgg_digits"] = VGGConfig(
+        name="vgg_digits", blocks=((1, 8), (1, 16), (2, 32)), in_channels=1, num_classes=10, input_size=(32, 32),
+        classifier_input="flatten", classifier_width=64, dropout=0.1, mean=(0.5,), std=(0.5,), resize_size=32,
+        labels=tuple(str(d) for d in range(10)),
+    )
     # A few thousand parameters: exercises every code path in milliseconds.
     configs["vgg_tiny"] = VGGConfig(
         name="vgg_tiny", blocks=((1, 8), (1, 16), (2, 32)), input_size=(32, 32), num_classes=10,

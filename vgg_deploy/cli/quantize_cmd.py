@@ -1,0 +1,104 @@
+"""`vgg-deploy quantize`: the FP16 or calibrated INT8 (Q/DQ) variant of an exported fp32 ONNX."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import click
+
+from .params import OUTPUT_FILE
+
+__all__ = ["quantize"]
+
+_HOLDOUT_FRACTION = 0.2
+_MIN_HOLDOUT = 16
+
+
+@click.command()
+@click.option("--onnx", "onnx_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The fp32 ONNX from `vgg-deploy export` (its metadata gives the preprocessing).")
+@click.option("--precision", type=click.Choice(["int8", "fp16"]), required=True, help="The variant to make.")
+@click.option("--calib-data", default=None, metavar="PATH|digits|synthetic",
+              help="Calibration images: an image folder (class sub-folders give labels), a .npy/.npz of (N,C,H,W) "
+                   "inputs, 'digits' (scikit-learn's, no download), or 'synthetic' (random; only if you mean it). "
+                   "Required for int8; for fp16 it is the parity data.")
+@click.option("--calib-method", type=click.Choice(["entropy", "minmax", "percentile"]), default="entropy",
+              show_default=True, help="How activation ranges are chosen from the calibration data.")
+@click.option("--calib-samples", type=click.IntRange(min=1), default=128, show_default=True,
+              help="Calibration images (held-out parity images are taken on top, from the same source).")
+@click.option("--calib-batch", type=click.IntRange(min=1), default=16, show_default=True,
+              help="Calibration batch size, independent of the model's batch.")
+@click.option("--target", type=click.Choice(["tensorrt", "cpu"]), default="tensorrt", show_default=True,
+              help="int8 scheme: 'tensorrt' (signed symmetric, TensorRT's rules) or 'cpu' (fastest on ONNX Runtime's "
+                   "CPU kernels: unsigned activations, needs VNNI).")
+@click.option("--keep-io-types/--no-keep-io-types", default=True, show_default=True,
+              help="fp16: keep fp32 inputs and outputs.")
+@click.option("--min-top1-agreement", type=click.FloatRange(0, 1), default=None,
+              help="Fail (exit 1, no file) when held-out top-1 agreement with fp32 is below this.")
+@click.option("--min-cosine", type=click.FloatRange(-1, 1), default=None,
+              help="Fail (exit 1, no file) when the worst held-out cosine similarity is below this.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling and the split.")
+@click.option("-o", "--output", type=OUTPUT_FILE, required=True, help="The ONNX file to write.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def quantize(
+    onnx_path: Path, precision: str, calib_data: str | None, calib_method: str, calib_samples: int,
+    calib_batch: int, target: str, keep_io_types: bool, min_top1_agreement: float | None,
+    min_cosine: float | None, seed: int, output: Path, as_json: bool,
+) -> None:
+    """Make the FP16 or INT8 variant of an fp32 ONNX, and check it against fp32 on held-out samples.
+
+    TensorRT 11 takes precision from the graph: FP16 from casts, INT8 from explicit Q/DQ nodes. INT8 is
+    calibrated with ONNX Runtime on real images; the held-out parity images never overlap the calibration
+    images. NaN/Inf in the outputs, or results below --min-top1-agreement / --min-cosine, exit 1 and leave no file.
+
+    \b
+    Examples:
+      vgg-deploy quantize --onnx vgg16.onnx --precision int8 --calib-data images/ -o vgg16.int8.onnx
+      vgg-deploy quantize --onnx vgg16.onnx --precision int8 --target cpu --calib-data images/ -o vgg16.cpu.int8.onnx
+      vgg-deploy quantize --onnx vgg16.onnx --precision fp16 -o vgg16.fp16.onnx
+    """
+    from ..data import load_samples, split_holdout
+    from ..export import config_from_metadata, read_metadata
+    from ..precision import convert_precision
+
+    def progress(message: str) -> None:
+        click.echo(f"[vgg-deploy] {message}", err=True)
+
+    if precision == "int8" and calib_data is None:
+        raise click.UsageError(
+            "INT8 needs calibration images: pass --calib-data PATH (image folder, .npy or .npz), 'digits', or "
+            "'synthetic' to calibrate on random inputs on purpose (the result says so)"
+        )
+    config = config_from_metadata(read_metadata(onnx_path), source=str(onnx_path))
+    calibration = classes = None
+    synthetic = False
+    if precision == "int8":
+        wanted = calib_samples + max(_MIN_HOLDOUT, math.ceil(calib_samples * _HOLDOUT_FRACTION / (1 - _HOLDOUT_FRACTION)))
+        samples = load_samples(calib_data, config, limit=wanted, seed=seed)
+        progress(f"loaded {samples.describe()}")
+        calib, holdout, holdout_note = split_holdout(
+            samples, calib_count=calib_samples, holdout_fraction=_HOLDOUT_FRACTION, min_holdout=_MIN_HOLDOUT, seed=seed
+        )
+        calibration, classes, synthetic = calib.images, samples.classes, samples.synthetic
+        if synthetic:
+            progress("WARNING: calibrating on SYNTHETIC random inputs: the INT8 scales are not representative of real images")
+    else:
+        source = calib_data or "synthetic"
+        holdout = load_samples(source, config, limit=64, seed=seed + 1)
+        holdout_note = (f"{len(holdout)} {holdout.noun} from {holdout.source}" if calib_data
+                        else f"{len(holdout)} seeded synthetic inputs (pass --calib-data for real images)")
+    result = convert_precision(
+        onnx_path, output, precision=precision, holdout=holdout.images, holdout_note=holdout_note,
+        calibration=calibration, calibration_source=calib_data, synthetic=synthetic, classes=classes,
+        target=target, method=calib_method, calib_batch=calib_batch, keep_io_types=keep_io_types,
+        min_top1=min_top1_agreement, min_cosine=min_cosine, progress=progress,
+    )
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2))
+        return
+    what = precision if precision == "fp16" else f"int8 ({target} scheme, {calib_method} calibration" + \
+        (", SYNTHETIC data)" if synthetic else ")")
+    click.echo(f"wrote {result.path} ({result.size_bytes / 1e6:.1f} MB, {result.source_size_bytes / 1e6:.1f} MB fp32): {what}")
+    click.echo(f"parity vs fp32 on held-out samples ({result.holdout}): {result.parity.summary()}")

@@ -1,0 +1,12 @@
+"""Precision variants in the graph: FP16 casts and INT8 Q/DQ, as TensorRT 11 requires (and ONNX Runtime runs)."""
+
+from .convert import ConversionResult, convert_precision, onnx_logits
+from .fp16 import Fp16Overflow, convert_fp16, find_fp16_overflows
+from .int8 import CALIBRATION_METHODS, TARGETS, Int8Scheme, QuantizeError, int8_scheme, quantize_int8
+from .qdq_check import QdqViolation, check_tensorrt_qdq
+
+__all__ = [
+    "convert_precision", "ConversionResult", "onnx_logits", "convert_fp16", "find_fp16_overflows", "Fp16Overflow",
+    "quantize_int8", "int8_scheme", "Int8Scheme", "QuantizeError", "CALIBRATION_METHODS", "TARGETS",
+    "check_tensorrt_qdq", "QdqViolation",
+]

@@ -1,0 +1,142 @@
+"""fp32 ONNX -> FP16 or INT8 ONNX, checked against the fp32 model on held-out samples, written atomically."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..artifacts import atomic_output
+from ..errors import ParityError, VGGDeployError
+from ..export.metadata import INPUT_NAME, config_from_metadata, read_metadata, set_metadata
+from ..export.parity import Parity, compare_logits
+from .fp16 import convert_fp16
+from .int8 import QuantizeError, int8_scheme, quantize_int8
+from .qdq_check import check_tensorrt_qdq
+
+__all__ = ["ConversionResult", "convert_precision", "onnx_logits", "fixed_batch_of"]
+
+_SHOWN_VIOLATIONS = 5
+
+
+@dataclass(frozen=True)
+class ConversionResult:
+    path: Path
+    precision: str
+    size_bytes: int
+    source_size_bytes: int
+    parity: Parity
+    holdout: str  # how the held-out parity samples were chosen
+    facts: dict[str, Any] = field(default_factory=dict)  # conversion/calibration facts, also in the metadata
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": str(self.path), "precision": self.precision, "size_bytes": self.size_bytes,
+            "source_size_bytes": self.source_size_bytes, "parity": self.parity.to_dict(), "holdout": self.holdout,
+            **self.facts,
+        }
+
+
+def fixed_batch_of(model: Any) -> int | None:
+    """The batch size fixed in the graph's input, or None when it is dynamic."""
+    dim = model.graph.input[0].type.tensor_type.shape.dim[0]
+    return dim.dim_value if dim.HasField("dim_value") and dim.dim_value > 0 else None
+
+
+def onnx_logits(path: str | Path, images: np.ndarray) -> np.ndarray:
+    """Logits of `images` from ONNX Runtime's CPU provider (any count; a fixed batch is padded)."""
+    from ..runtime import OnnxRuntimeRunner
+
+    with OnnxRuntimeRunner(path) as runner:
+        return runner.infer_all(images)
+
+
+def convert_precision(
+    onnx_path: str | Path,
+    output: str | Path,
+    *,
+    precision: str,
+    holdout: np.ndarray,
+    holdout_note: str,
+    calibration: np.ndarray | None = None,
+    calibration_source: str | None = None,
+    synthetic: bool = False,
+    classes: tuple[str, ...] | None = None,
+    target: str = "tensorrt",
+    method: str = "entropy",
+    calib_batch: int = 16,
+    keep_io_types: bool = True,
+    min_top1: float | None = None,
+    min_cosine: float | None = None,
+    progress: Callable[[str], None] = lambda message: None,
+) -> ConversionResult:
+    """Make the FP16 or INT8 variant of an fp32 vgg-deploy ONNX and verify it on `holdout` (never the
+    calibration images). Fails (ParityError, no file) on NaN/Inf or below the optional gates."""
+    import onnx
+
+    onnx_path, output = Path(onnx_path), Path(output)
+    try:
+        source = onnx.load(str(onnx_path))
+    except Exception as exc:
+        raise VGGDeployError(f"{onnx_path}: not a readable ONNX file ({type(exc).__name__}: {exc})") from None
+    source_facts = read_metadata(source)
+    config = config_from_metadata(source_facts, source=str(onnx_path))
+    if source_facts.get("precision", "fp32") != "fp32":
+        raise VGGDeployError(f"{onnx_path}: already {source_facts['precision']}; convert from the fp32 export")
+
+    facts: dict[str, Any] = {"source_onnx": onnx_path.name}
+    if precision == "fp16":
+        progress("converting to fp16 (fp32 inputs/outputs)" if keep_io_types else "converting to fp16")
+        candidate, overflows = convert_fp16(source, keep_io_types=keep_io_types)
+        facts.update(keep_io_types=keep_io_types, fp32_nodes=[n for o in overflows for n in o.nodes],
+                     fp16_overflows={o.initializer: o.max_abs for o in overflows})
+        for o in overflows:
+            progress(f"{o.initializer}: |x| up to {o.max_abs:.3g} > 65504, kept nodes {', '.join(o.nodes)} in fp32")
+    elif precision == "int8":
+        if calibration is None:
+            raise QuantizeError("INT8 needs calibration images")
+        scheme = int8_scheme(target)
+        with tempfile.TemporaryDirectory(prefix=".quantize.", dir=output.parent if output.parent.exists() else None) as tmp:
+            quantized = Path(tmp) / "model.int8.onnx"
+            facts.update(quantize_int8(
+                onnx_path, quantized, calibration, config=config, scheme=scheme, method=method,
+                calib_batch=calib_batch, fixed_batch=fixed_batch_of(source), input_name=INPUT_NAME, progress=progress,
+            ))
+            candidate = onnx.load(str(quantized))
+        facts.update(calibration_data=calibration_source, synthetic_calibration=synthetic)
+        if target == "tensorrt":
+            violations = check_tensorrt_qdq(candidate)
+            if violations:
+                shown = "; ".join(map(str, violations[:_SHOWN_VIOLATIONS]))
+                raise QuantizeError(f"the Q/DQ graph breaks TensorRT's rules ({len(violations)}): {shown}")
+            facts["tensorrt_qdq_check"] = "passed"
+    else:
+        raise VGGDeployError(f"unknown precision {precision!r}; choose fp16 or int8")
+    if classes:
+        facts["class_folders"] = list(classes)
+
+    reference = onnx_logits(onnx_path, holdout)
+    for key in ("precision", "parity", "holdout", *facts):
+        source_facts.pop(key, None)
+    props = {**{k: json.dumps(v) for k, v in source_facts.items()}, **{k: json.dumps(v) for k, v in facts.items()},
+             "precision": json.dumps(precision), "holdout": json.dumps(holdout_note)}
+    onnx.checker.check_model(candidate)
+    with atomic_output(output) as tmp_out:
+        set_metadata(candidate, props)
+        onnx.save_model(candidate, str(tmp_out))
+        progress(f"checking parity against fp32 on {len(holdout)} held-out samples")
+        parity = compare_logits(reference, onnx_logits(tmp_out, holdout),
+                                max_rel_diff=None, min_cosine=min_cosine, min_top1=min_top1)
+        if not parity.passed:
+            raise ParityError(f"{output}: {precision} output is not close enough to fp32, not written: {parity.summary()}")
+        set_metadata(candidate, {"parity": json.dumps(parity.to_dict())})
+        onnx.save_model(candidate, str(tmp_out))
+        size = tmp_out.stat().st_size
+    return ConversionResult(
+        path=output, precision=precision, size_bytes=size, source_size_bytes=onnx_path.stat().st_size,
+        parity=parity, holdout=holdout_note, facts=facts,
+    )

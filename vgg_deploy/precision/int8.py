@@ -1,0 +1,190 @@
+"""INT8 ONNX with explicit Q/DQ nodes, calibrated with ONNX Runtime on real images.
+
+TensorRT 11 removed INT8 calibrators: an INT8 engine is built from a Q/DQ graph. Two schemes:
+- "tensorrt": signed int8 activations and weights, zero points 0, weights per output channel, bias in fp32.
+- "cpu": what ONNX Runtime's CPU kernels run fastest: unsigned asymmetric activations (u8 x s8), which needs
+  VNNI to avoid saturating int16 intermediates; without VNNI weights use 7 bits (reduce_range).
+"""
+
+from __future__ import annotations
+
+import platform
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from ..errors import VGGDeployError
+from ..models.config import VGGConfig
+from ..quiet import quiet_libraries
+
+__all__ = [
+    "Int8Scheme", "QuantizeError", "int8_scheme", "quantize_int8", "CALIBRATION_METHODS", "TARGETS", "activation_bytes_per_image",
+]
+
+CALIBRATION_METHODS = ("entropy", "minmax", "percentile")
+TARGETS = ("tensorrt", "cpu")
+CALIBRATION_MEMORY_BUDGET = 2 << 30  # activations ONNX Runtime may hold at once while calibrating
+
+
+class QuantizeError(VGGDeployError):
+    """Quantization that cannot be done as asked, or whose graph breaks the target's rules."""
+
+
+@dataclass(frozen=True)
+class Int8Scheme:
+    target: str
+    activation_type: str  # "int8" or "uint8"
+    activation_symmetric: bool
+    reduce_range: bool
+    note: str
+
+
+def int8_scheme(target: str, *, cpu_flags: list[str] | None = None, machine: str | None = None) -> Int8Scheme:
+    """The quantization scheme for a target; for "cpu" it depends on whether this CPU has VNNI."""
+    if target == "tensorrt":
+        return Int8Scheme(target, "int8", True, False, "TensorRT scheme: signed symmetric int8, zero points 0")
+    if target != "cpu":
+        raise QuantizeError(f"unknown INT8 target {target!r}; choose one of: {', '.join(TARGETS)}")
+    machine = (machine or platform.machine()).lower()
+    if machine not in ("x86_64", "amd64", "i686", "x86"):
+        return Int8Scheme(target, "uint8", False, False, f"{machine} CPU: unsigned asymmetric activations")
+    if cpu_flags is None:
+        from ..environment import cpu_facts
+
+        cpu_flags = cpu_facts()["flags"]
+    vnni = [f for f in ("avx512_vnni", "avx_vnni", "amx_int8") if f in cpu_flags]
+    if vnni:
+        return Int8Scheme(target, "uint8", False, False, f"CPU has {vnni[0]}: unsigned asymmetric activations")
+    return Int8Scheme(
+        target, "uint8", False, True,
+        "CPU has no VNNI: unsigned activations with 7-bit weights (reduce_range) to avoid u8 x s8 saturation",
+    )
+
+
+def activation_bytes_per_image(config: VGGConfig) -> int:
+    """fp32 bytes of the conv and ReLU outputs of one image: what calibration keeps per image."""
+    h, w = config.input_size
+    total = 0
+    for (num_convs, _), channels in zip(config.blocks, config.channels):
+        total += 2 * num_convs * channels * h * w  # conv output + ReLU output
+        h, w = h // 2, w // 2
+        total += channels * h * w  # pool output
+    return 4 * total
+
+
+class _BatchReader:
+    """A CalibrationDataReader over an in-memory array that supports ONNX Runtime's strided (chunked) calibration."""
+
+    def __init__(self, images: np.ndarray, batch: int, input_name: str) -> None:
+        self._batches = [images[i:i + batch] for i in range(0, len(images), batch)]
+        self._input = input_name
+        self._pos, self._end = 0, len(self._batches)
+
+    def get_next(self) -> dict[str, np.ndarray] | None:
+        if self._pos >= self._end:
+            return None
+        self._pos += 1
+        return {self._input: self._batches[self._pos - 1]}
+
+    def __len__(self) -> int:
+        return len(self._batches)
+
+    def set_range(self, start_index: int, end_index: int) -> None:
+        self._pos, self._end = start_index, min(end_index, len(self._batches))
+
+
+def _chunk(n_batches: int, batch_bytes: int, budget: int) -> int:
+    """Batches per calibration chunk: the largest divisor of n_batches within the memory budget."""
+    limit = max(1, budget // max(1, batch_bytes))
+    return max(d for d in range(1, n_batches + 1) if n_batches % d == 0 and d <= limit)
+
+
+def _entropy_ranges(
+    onnx_path: str | Path, reader: _BatchReader, stride: int, *, symmetric: bool
+) -> dict[str, tuple[float, float]]:
+    """Per-tensor (min, max) from ONNX Runtime's entropy calibrator with 2048 bins, collected chunk by chunk."""
+    import tempfile
+
+    from onnxruntime.quantization import CalibrationMethod, create_calibrator
+
+    with tempfile.TemporaryDirectory(prefix="vgg-deploy-calib.") as tmp, quiet_libraries():
+        calibrator = create_calibrator(
+            Path(onnx_path), None, augmented_model_path=str(Path(tmp) / "augmented.onnx"),
+            calibrate_method=CalibrationMethod.Entropy,
+            extra_options={"num_bins": 2048, "num_quantized_bins": 128, "symmetric": symmetric},
+        )
+        for start in range(0, len(reader), stride):
+            reader.set_range(start, start + stride)
+            calibrator.collect_data(reader)
+        data = calibrator.compute_data()
+    return {name: (float(td.range_value[0]), float(td.range_value[1])) for name, td in data.data.items()}
+
+
+def quantize_int8(
+    onnx_path: str | Path,
+    output: str | Path,
+    images: np.ndarray,
+    *,
+    config: VGGConfig,
+    scheme: Int8Scheme,
+    method: str = "entropy",
+    calib_batch: int = 16,
+    fixed_batch: int | None = None,
+    input_name: str = "input",
+    memory_budget: int = CALIBRATION_MEMORY_BUDGET,
+    progress: Callable[[str], None] = lambda message: None,
+) -> dict[str, Any]:
+    """Calibrate on `images` and write a Q/DQ model to `output`; returns the calibration facts.
+
+    The calibration batch is independent of the model's, except for a fixed-batch model, which is fed
+    batches of its own size. Activations are collected in chunks that fit `memory_budget`, since the
+    histogram calibrators keep every activation of a chunk (onnxruntime's CalibStridedMinMax).
+    """
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    if method not in CALIBRATION_METHODS:
+        raise QuantizeError(f"unknown calibration method {method!r}; choose one of: {', '.join(CALIBRATION_METHODS)}")
+    batch = fixed_batch or calib_batch
+    usable = len(images) - len(images) % batch if fixed_batch else len(images)
+    if usable < 1:
+        raise QuantizeError(f"need at least {batch} calibration images for this fixed-batch model, got {len(images)}")
+    reader = _BatchReader(np.ascontiguousarray(images[:usable], dtype=np.float32), batch, input_name)
+    stride = _chunk(len(reader), batch * activation_bytes_per_image(config), memory_budget)
+    progress(
+        f"calibrating ({method}, {usable} images in batches of {batch}, {len(reader) // stride} chunk(s)); "
+        f"{scheme.note}"
+    )
+    activation = QuantType.QInt8 if scheme.activation_type == "int8" else QuantType.QUInt8
+    options: dict[str, Any] = {
+        "ActivationSymmetric": scheme.activation_symmetric,
+        "WeightSymmetric": True,
+        "QuantizeBias": False,  # an int32 bias makes TensorRT fail (onnxruntime issues 14229, 17738)
+        "CalibStridedMinMax": stride,
+        "CalibTensorRangeSymmetric": scheme.activation_symmetric,
+    }
+    calibrate = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile}.get(method)
+    if method == "entropy":
+        # quantize_static gives the entropy calibrator 128 histogram bins, as many as the quantized bins it
+        # searches over, so its only candidate threshold is the full range: "entropy" would equal minmax.
+        # Calibrate with 2048 bins (as TensorRT's entropy calibrator does) and hand over the ranges.
+        ranges = _entropy_ranges(onnx_path, reader, stride, symmetric=scheme.activation_symmetric)
+        options["TensorQuantOverrides"] = {
+            name: [{"rmin": np.float32(lo), "rmax": np.float32(hi)}] for name, (lo, hi) in ranges.items()
+        }
+        calibrate = CalibrationMethod.MinMax
+        reader.set_range(0, 1)  # ranges are given: one batch only satisfies the quantizer's own calibration pass
+        options.pop("CalibStridedMinMax")
+    with quiet_libraries():  # the quantizer prints per-chunk progress and logs a pre-processing hint
+        quantize_static(
+            str(onnx_path), str(output), reader,
+            quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=scheme.reduce_range,
+            activation_type=activation, weight_type=QuantType.QInt8, calibrate_method=calibrate, extra_options=options,
+        )
+    return {
+        "calibration_method": method, "calibration_samples": usable, "calibration_batch": batch,
+        "calibration_chunks": len(reader) // stride, "int8_target": scheme.target,
+        "activation_type": scheme.activation_type, "activation_symmetric": scheme.activation_symmetric,
+        "reduce_range": scheme.reduce_range, "int8_scheme_note": scheme.note,
+    }

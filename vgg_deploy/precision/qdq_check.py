@@ -1,0 +1,71 @@
+"""Checks a Q/DQ graph against what TensorRT's ONNX parser accepts, violation by violation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["QdqViolation", "check_tensorrt_qdq"]
+
+
+@dataclass(frozen=True)
+class QdqViolation:
+    node: str
+    rule: str
+
+    def __str__(self) -> str:
+        return f"{self.node}: {self.rule}"
+
+
+def check_tensorrt_qdq(model: Any) -> list[QdqViolation]:
+    """TensorRT's rules: int8 with zero points 0, weights per output channel (axis 0; Gemm's transB=0 weights
+    axis 1), activations per tensor, biases not quantized. An empty list means the graph conforms."""
+    from onnx import TensorProto, numpy_helper
+
+    inits = {i.name: i for i in model.graph.initializer}
+    producers = {out: node for node in model.graph.node for out in node.output}
+    bias_inputs = {node.input[2]: node for node in model.graph.node
+                   if node.op_type in ("Conv", "Gemm") and len(node.input) > 2 and node.input[2]}
+    weight_axis: dict[str, int] = {}  # DQ output feeding a Conv/Gemm weight -> the output-channel axis
+    for node in model.graph.node:
+        if node.op_type == "Conv" and len(node.input) > 1:
+            weight_axis[node.input[1]] = 0
+        elif node.op_type == "Gemm" and len(node.input) > 1:
+            trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
+            weight_axis[node.input[1]] = 0 if trans_b else 1
+
+    violations: list[QdqViolation] = []
+    qdq = [n for n in model.graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")]
+    if not qdq:
+        return [QdqViolation("<graph>", "no QuantizeLinear/DequantizeLinear nodes: not a Q/DQ model")]
+    for node in qdq:
+        name = node.name or f"{node.op_type}({node.input[0]})"
+        if node.op_type == "DequantizeLinear" and node.output[0] in bias_inputs:
+            violations.append(QdqViolation(name, "quantized bias (TensorRT needs fp32 biases)"))
+            continue
+        zero = inits.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+        if zero is None:
+            violations.append(QdqViolation(name, "no constant zero point (defaults to uint8)"))
+        elif zero.data_type != TensorProto.INT8:
+            violations.append(QdqViolation(name, f"zero point is {TensorProto.DataType.Name(zero.data_type)}, not INT8"))
+        elif np.any(numpy_helper.to_array(zero) != 0):
+            violations.append(QdqViolation(name, "non-zero zero point (TensorRT supports symmetric quantization only)"))
+        scale = inits.get(node.input[1])
+        if scale is None:
+            violations.append(QdqViolation(name, "scale is not a constant"))
+            continue
+        per_channel = len(scale.dims) == 1 and scale.dims[0] > 1
+        axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
+        is_weight = node.op_type == "DequantizeLinear" and node.input[0] in inits \
+            and node.input[0] not in producers and node.output[0] in weight_axis
+        if is_weight:
+            expected = weight_axis[node.output[0]]
+            if not per_channel:
+                violations.append(QdqViolation(name, "weight quantized per tensor; expected per output channel"))
+            elif axis != expected:
+                violations.append(QdqViolation(name, f"weight quantized along axis {axis}; expected {expected}"))
+        elif per_channel:
+            violations.append(QdqViolation(name, "activation quantized per channel; expected per tensor"))
+    return violations
