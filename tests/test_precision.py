@@ -92,6 +92,8 @@ def test_int8_tensorrt_scheme_follows_the_rules(tmp_path, fp32_onnx):
         if node.op_type in ("QuantizeLinear", "DequantizeLinear"):
             zero = inits[node.input[2]]
             assert zero.data_type == TensorProto.INT8 and not numpy_helper.to_array(zero).any()
+    last = model.graph.node[-1]  # the logits stay fp32: no Q/DQ pair clips them to the calibrated range
+    assert last.op_type == "Gemm" and list(last.output) == ["logits"]
     biases = [n.input[2] for n in model.graph.node if n.op_type in ("Conv", "Gemm")]
     assert len(biases) == 7 and all(inits[b].data_type == TensorProto.FLOAT for b in biases)  # not quantized
     facts = read_metadata(result.path)

@@ -15,7 +15,7 @@ from ..errors import ParityError, VGGDeployError
 from ..export.metadata import INPUT_NAME, config_from_metadata, read_metadata, set_metadata
 from ..export.parity import Parity, compare_logits
 from .fp16 import convert_fp16
-from .int8 import QuantizeError, int8_scheme, quantize_int8
+from .int8 import DEFAULT_CALIBRATION_METHOD, QuantizeError, int8_scheme, quantize_int8
 from .qdq_check import check_tensorrt_qdq
 
 __all__ = ["ConversionResult", "convert_precision", "onnx_logits", "fixed_batch_of"]
@@ -67,7 +67,7 @@ def convert_precision(
     synthetic: bool = False,
     classes: tuple[str, ...] | None = None,
     target: str = "tensorrt",
-    method: str = "entropy",
+    method: str = DEFAULT_CALIBRATION_METHOD,
     calib_batch: int = 16,
     keep_io_types: bool = True,
     min_top1: float | None = None,

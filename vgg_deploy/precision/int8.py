@@ -20,10 +20,14 @@ from ..models.config import VGGConfig
 from ..quiet import quiet_libraries
 
 __all__ = [
-    "Int8Scheme", "QuantizeError", "int8_scheme", "quantize_int8", "CALIBRATION_METHODS", "TARGETS", "activation_bytes_per_image",
+    "Int8Scheme", "QuantizeError", "DEFAULT_CALIBRATION_METHOD", "int8_scheme", "quantize_int8",
+    "CALIBRATION_METHODS", "TARGETS", "activation_bytes_per_image",
 ]
 
 CALIBRATION_METHODS = ("entropy", "minmax", "percentile")
+# On the trained digits VGG (held-out cosine vs fp32): percentile 0.99990, minmax 0.99987, entropy 0.984 —
+# ONNX Runtime's KL search clips the large late activations that the logits depend on.
+DEFAULT_CALIBRATION_METHOD = "percentile"
 TARGETS = ("tensorrt", "cpu")
 CALIBRATION_MEMORY_BUDGET = 2 << 30  # activations ONNX Runtime may hold at once while calibrating
 
@@ -101,6 +105,37 @@ def _chunk(n_batches: int, batch_bytes: int, budget: int) -> int:
     return max(d for d in range(1, n_batches + 1) if n_batches % d == 0 and d <= limit)
 
 
+def _keep_outputs_float(path: str | Path) -> None:
+    """Remove the Q/DQ pair ONNX Runtime puts on the graph's output: 8-bit logits would be clipped to the
+    calibrated range (the entropy and percentile ranges cut the largest logits) and lose resolution, for no
+    speed gain. The last Gemm then writes the fp32 output directly."""
+    import onnx
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    producers = {out: node for node in graph.node for out in node.output}
+    consumers: dict[str, int] = {}
+    for node in graph.node:
+        for name in node.input:
+            consumers[name] = consumers.get(name, 0) + 1
+    changed = False
+    for output in graph.output:
+        dq = producers.get(output.name)
+        q = producers.get(dq.input[0]) if dq is not None and dq.op_type == "DequantizeLinear" else None
+        source = producers.get(q.input[0]) if q is not None and q.op_type == "QuantizeLinear" else None
+        if source is None or consumers.get(q.input[0], 0) != 1 or consumers.get(dq.input[0], 0) != 1:
+            continue
+        source.output[list(source.output).index(q.input[0])] = output.name
+        graph.node.remove(q)
+        graph.node.remove(dq)
+        changed = True
+    if changed:
+        used = {name for node in graph.node for name in node.input}
+        for init in [i for i in graph.initializer if i.name not in used]:
+            graph.initializer.remove(init)
+        onnx.save_model(model, str(path))
+
+
 def _entropy_ranges(
     onnx_path: str | Path, reader: _BatchReader, stride: int, *, symmetric: bool
 ) -> dict[str, tuple[float, float]]:
@@ -129,7 +164,7 @@ def quantize_int8(
     *,
     config: VGGConfig,
     scheme: Int8Scheme,
-    method: str = "entropy",
+    method: str = DEFAULT_CALIBRATION_METHOD,
     calib_batch: int = 16,
     fixed_batch: int | None = None,
     input_name: str = "input",
@@ -182,6 +217,7 @@ def quantize_int8(
             quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=scheme.reduce_range,
             activation_type=activation, weight_type=QuantType.QInt8, calibrate_method=calibrate, extra_options=options,
         )
+    _keep_outputs_float(output)
     return {
         "calibration_method": method, "calibration_samples": usable, "calibration_batch": batch,
         "calibration_chunks": len(reader) // stride, "int8_target": scheme.target,
