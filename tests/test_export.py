@@ -92,3 +92,14 @@ def test_vgg11_at_224_matches_pytorch(tmp_path):
     assert result.parity.passed and result.parity.top1_agreement == 1.0
     assert result.input_shape == ("batch", 3, 224, 224)
     assert result.size_bytes > 500e6  # 132.9M fp32 parameters, inline
+
+
+def test_artifacts_get_the_usual_permissions(tmp_path, tiny_model):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        path = export_onnx(tiny_model, tmp_path / "perm.onnx", verify=False).path
+    finally:
+        os.umask(umask)
+    assert path.stat().st_mode & 0o777 == 0o644

@@ -21,6 +21,9 @@ def atomic_output(dest: str | Path) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; artifacts get the usual permissions
         os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
