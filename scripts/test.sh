@@ -5,4 +5,13 @@ cd "$(dirname "$0")/.."
 bash scripts/setup_env.sh
 # shellcheck disable=SC1091
 . .venv/bin/activate
+# C++ embedding (cpp/): build it and run its CTest tests; without TensorRT that is the common library's unit tests
+# and the checks against the mock TensorRT header (cpp/README.md). Skipped, with a message, where cmake is missing.
+if command -v cmake >/dev/null 2>&1; then
+    cmake -S cpp -B cpp/build -DVGG_DEPLOY_WERROR=ON
+    cmake --build cpp/build -j "$(nproc 2>/dev/null || echo 2)"
+    ctest --test-dir cpp/build --output-on-failure
+else
+    echo "scripts/test.sh: cmake not found; the C++ tests in cpp/ were skipped" >&2
+fi
 exec python -m pytest "$@"
