@@ -14,4 +14,7 @@ if command -v cmake >/dev/null 2>&1; then
 else
     echo "scripts/test.sh: cmake not found; the C++ tests in cpp/ were skipped" >&2
 fi
+# Type-check the TensorRT code against the published TensorRT 10.13 stubs (no TensorRT needed): a misspelled
+# TensorRT method or a wrong argument type fails here. See scripts/typecheck_trt.sh.
+bash scripts/typecheck_trt.sh
 exec python -m pytest "$@"

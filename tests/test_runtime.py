@@ -252,7 +252,12 @@ def test_bad_torch_options_fail_at_construction(tiny):
 
 @pytest.mark.parametrize("suffix", [".plan", ".engine", ".PLAN"])
 def test_load_engines_point_to_the_tensorrt_runner(suffix, tmp_path):
-    with pytest.raises(RunnerError, match=r"TensorRT engines need the TensorRT runner \(vgg-deploy\[trt\]\) — not available yet"):
+    from vgg_deploy.trt import ManifestError
+
+    with pytest.raises(RunnerError, match=f"m\\{suffix}: no such file"):
+        load(tmp_path / f"m{suffix}")
+    (tmp_path / f"m{suffix}").write_bytes(b"engine")  # the TensorRT runner checks its manifest before TensorRT
+    with pytest.raises(ManifestError, match=f"no manifest m\\{suffix}.json next to it"):
         load(tmp_path / f"m{suffix}")
 
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import click
 
 from ..errors import VGGDeployError
+from .build_trt_cmd import build_trt
 from .data_cmd import digits
 from .export_cmd import export
+from .infer_cmd import infer
 from .info_cmd import info
 from .quantize_cmd import quantize
 
@@ -36,5 +38,5 @@ def main() -> None:
     """
 
 
-for command in (export, quantize, digits, info):
+for command in (export, quantize, build_trt, infer, digits, info):
     main.add_command(command)

@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import click
 
+from ..precision.int8 import CALIBRATION_METHODS, DEFAULT_CALIBRATION_METHOD
 from .params import OUTPUT_FILE
 
 __all__ = ["quantize"]
-
-_HOLDOUT_FRACTION = 0.2
-_MIN_HOLDOUT = 16
 
 
 @click.command()
@@ -24,7 +21,7 @@ _MIN_HOLDOUT = 16
               help="Calibration images: an image folder (class sub-folders give labels), a .npy/.npz of (N,C,H,W) "
                    "inputs, 'digits' (scikit-learn's, no download), or 'synthetic' (random; only if you mean it). "
                    "Required for int8; for fp16 it is the parity data.")
-@click.option("--calib-method", type=click.Choice(["entropy", "minmax", "percentile"]), default="entropy",
+@click.option("--calib-method", type=click.Choice(list(CALIBRATION_METHODS)), default=DEFAULT_CALIBRATION_METHOD,
               show_default=True, help="How activation ranges are chosen from the calibration data.")
 @click.option("--calib-samples", type=click.IntRange(min=1), default=128, show_default=True,
               help="Calibration images (held-out parity images are taken on top, from the same source).")
@@ -59,9 +56,8 @@ def quantize(
       vgg-deploy quantize --onnx vgg16.onnx --precision int8 --target cpu --calib-data images/ -o vgg16.cpu.int8.onnx
       vgg-deploy quantize --onnx vgg16.onnx --precision fp16 -o vgg16.fp16.onnx
     """
-    from ..data import load_samples, split_holdout
     from ..export import config_from_metadata, read_metadata
-    from ..precision import convert_precision
+    from ..precision import conversion_inputs, convert_precision
 
     def progress(message: str) -> None:
         click.echo(f"[vgg-deploy] {message}", err=True)
@@ -72,33 +68,18 @@ def quantize(
             "'synthetic' to calibrate on random inputs on purpose (the result says so)"
         )
     config = config_from_metadata(read_metadata(onnx_path), source=str(onnx_path))
-    calibration = classes = None
-    synthetic = False
-    if precision == "int8":
-        wanted = calib_samples + max(_MIN_HOLDOUT, math.ceil(calib_samples * _HOLDOUT_FRACTION / (1 - _HOLDOUT_FRACTION)))
-        samples = load_samples(calib_data, config, limit=wanted, seed=seed)
-        progress(f"loaded {samples.describe()}")
-        calib, holdout, holdout_note = split_holdout(
-            samples, calib_count=calib_samples, holdout_fraction=_HOLDOUT_FRACTION, min_holdout=_MIN_HOLDOUT, seed=seed
-        )
-        calibration, classes, synthetic = calib.images, samples.classes, samples.synthetic
-        if synthetic:
-            progress("WARNING: calibrating on SYNTHETIC random inputs: the INT8 scales are not representative of real images")
-    else:
-        source = calib_data or "synthetic"
-        holdout = load_samples(source, config, limit=64, seed=seed + 1)
-        holdout_note = (f"{len(holdout)} {holdout.noun} from {holdout.source}" if calib_data
-                        else f"{len(holdout)} seeded synthetic inputs (pass --calib-data for real images)")
+    inputs = conversion_inputs(config, precision=precision, calib_data=calib_data, calib_samples=calib_samples,
+                               seed=seed, progress=progress)
     result = convert_precision(
-        onnx_path, output, precision=precision, holdout=holdout.images, holdout_note=holdout_note,
-        calibration=calibration, calibration_source=calib_data, synthetic=synthetic, classes=classes,
-        target=target, method=calib_method, calib_batch=calib_batch, keep_io_types=keep_io_types,
-        min_top1=min_top1_agreement, min_cosine=min_cosine, progress=progress,
+        onnx_path, output, precision=precision, holdout=inputs.holdout, holdout_note=inputs.holdout_note,
+        calibration=inputs.calibration, calibration_source=calib_data, synthetic=inputs.synthetic,
+        classes=inputs.classes, target=target, method=calib_method, calib_batch=calib_batch,
+        keep_io_types=keep_io_types, min_top1=min_top1_agreement, min_cosine=min_cosine, progress=progress,
     )
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
     what = precision if precision == "fp16" else f"int8 ({target} scheme, {calib_method} calibration" + \
-        (", SYNTHETIC data)" if synthetic else ")")
+        (", SYNTHETIC data)" if inputs.synthetic else ")")
     click.echo(f"wrote {result.path} ({result.size_bytes / 1e6:.1f} MB, {result.source_size_bytes / 1e6:.1f} MB fp32): {what}")
     click.echo(f"parity vs fp32 on held-out samples ({result.holdout}): {result.parity.summary()}")

@@ -13,22 +13,25 @@ from .torch_runner import TorchRunner
 
 __all__ = ["load", "RUNNER_BY_SUFFIX", "ENGINE_SUFFIXES"]
 
+ENGINE_SUFFIXES = (".plan", ".engine")
 RUNNER_BY_SUFFIX: dict[str, type[BaseRunner]] = {
     ".onnx": OnnxRuntimeRunner, ".pt": TorchRunner, ".pth": TorchRunner, ".safetensors": TorchRunner,
 }
-ENGINE_SUFFIXES = (".plan", ".engine")
 
 
 def load(path: str | os.PathLike[str], **options: Any) -> BaseRunner:
-    """An ACTIVE runner for `path` (.onnx: ONNX Runtime; .pt/.pth/.safetensors: PyTorch); `options` go to it.
+    """An ACTIVE runner for `path` (.onnx: ONNX Runtime; .pt/.pth/.safetensors: PyTorch; .plan/.engine: TensorRT);
+    `options` go to it (e.g. `cuda_graphs=True` for an engine).
 
     Use it as `with load("m.onnx") as m: m.infer(batch)`: the `with` block deactivates it at the end.
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    if suffix in ENGINE_SUFFIXES:
-        raise RunnerError(f"{path}: TensorRT engines need the TensorRT runner (vgg-deploy[trt]) — not available yet")
     runner_type = RUNNER_BY_SUFFIX.get(suffix)
+    if suffix in ENGINE_SUFFIXES:
+        from ..trt.runner import TensorRTRunner  # here, not at the top: vgg_deploy.trt imports this package
+
+        runner_type = TensorRTRunner
     if runner_type is None:
         accepted = ", ".join([*RUNNER_BY_SUFFIX, *ENGINE_SUFFIXES])
         raise RunnerError(f"{path}: cannot tell how to run a {suffix or 'suffix-less'} file; accepted suffixes: {accepted}")

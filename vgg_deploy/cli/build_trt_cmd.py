@@ -1,0 +1,150 @@
+"""`vgg-deploy build-trt`: a TensorRT engine (plus its manifest and layer listing) from an ONNX file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from ..precision.int8 import CALIBRATION_METHODS, DEFAULT_CALIBRATION_METHOD
+from .params import OUTPUT_FILE
+
+__all__ = ["build_trt"]
+
+
+class ProfileType(click.ParamType):
+    """MIN:OPT:MAX batch sizes, or N for a fixed batch."""
+
+    name = "MIN:OPT:MAX"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from ..trt.errors import OptionError
+        from ..trt.options import Profile, parse_profile
+
+        if isinstance(value, Profile):
+            return value
+        try:
+            return parse_profile(str(value))
+        except OptionError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class SizeType(click.ParamType):
+    """Bytes, or a number with K/M/G/T (binary units)."""
+
+    name = "SIZE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        from ..trt.errors import OptionError
+        from ..trt.options import parse_workspace
+
+        if isinstance(value, int):
+            return value
+        try:
+            return parse_workspace(str(value))
+        except OptionError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+@click.command("build-trt")
+@click.option("--onnx", "onnx_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help="The ONNX to build: fp32 (from `vgg-deploy export`), or already FP16 / Q/DQ INT8.")
+@click.option("--precision", type=click.Choice(["fp32", "fp16", "int8"]), default=None,
+              help="Engine precision. Default: the ONNX's. From an fp32 ONNX, fp16/int8 first make the FP16 / Q/DQ "
+                   "ONNX next to the engine.")
+@click.option("--calib-data", default=None, metavar="PATH|digits|synthetic",
+              help="int8 from fp32: calibration images (as for `vgg-deploy quantize`); fp16: parity images.")
+@click.option("--calib-method", type=click.Choice(list(CALIBRATION_METHODS)), default=DEFAULT_CALIBRATION_METHOD,
+              show_default=True, help="int8 from fp32: how activation ranges are chosen.")
+@click.option("--calib-samples", type=click.IntRange(min=1), default=128, show_default=True,
+              help="int8 from fp32: calibration images (held-out parity images are taken on top).")
+@click.option("--calib-batch", type=click.IntRange(min=1), default=16, show_default=True,
+              help="int8 from fp32: calibration batch size.")
+@click.option("--min-top1-agreement", type=click.FloatRange(0, 1), default=None,
+              help="fp16/int8 from fp32: fail when held-out top-1 agreement with fp32 is below this.")
+@click.option("--min-cosine", type=click.FloatRange(-1, 1), default=None,
+              help="fp16/int8 from fp32: fail when the worst held-out cosine similarity is below this.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the calibration sampling and split.")
+@click.option("--batch", "profile", type=ProfileType(), default=None,
+              help="Optimization profile MIN:OPT:MAX (or N). Default: 1:8:32, or the ONNX's fixed batch.")
+@click.option("--workspace", type=SizeType(), default=None,
+              help="Builder workspace limit, e.g. 4G or 512M. Default: TensorRT's (the GPU's memory).")
+@click.option("--opt-level", type=click.IntRange(0, 5), default=3, show_default=True,
+              help="Builder optimization level: higher builds longer and may run faster.")
+@click.option("--timing-cache", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Timing cache file, read and updated. Default: one per TensorRT and GPU in ~/.cache/vgg-deploy.")
+@click.option("--hardware-compat", type=click.Choice(["none", "ampere+", "same-cc"]), default="none",
+              show_default=True, help="Let the engine run on other GPUs: ampere+ (any cc >= 8.0) or same-cc "
+                                      "(TensorRT >= 10.9). Slower engines.")
+@click.option("--version-compatible", is_flag=True,
+              help="Let the engine run on later TensorRT releases (10.x engines also on 11.x).")
+@click.option("--embed-lean-runtime", is_flag=True,
+              help="With --version-compatible: keep the lean runtime inside the plan (bigger, self-contained).")
+@click.option("--device", type=click.IntRange(min=0), default=0, show_default=True, help="CUDA device to build on.")
+@click.option("--force", is_flag=True, help="Rebuild even when an engine with the same cache key exists.")
+@click.option("-o", "--output", type=OUTPUT_FILE, required=True, help="The engine to write (.plan or .engine).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def build_trt(
+    onnx_path: Path, precision: str | None, calib_data: str | None, calib_method: str, calib_samples: int,
+    calib_batch: int, min_top1_agreement: float | None, min_cosine: float | None, seed: int, profile: Any,
+    workspace: int | None, opt_level: int, timing_cache: Path | None, hardware_compat: str, version_compatible: bool,
+    embed_lean_runtime: bool, device: int, force: bool, output: Path, as_json: bool,
+) -> None:
+    """Build a TensorRT engine (TensorRT 10.x or 11.x, strongly typed) from an ONNX file.
+
+    Precision comes from the graph: an FP16 or Q/DQ ONNX is built as it is; from an fp32 ONNX, --precision
+    fp16|int8 first makes that ONNX (int8 needs --calib-data) and keeps it next to the engine. Next to
+    MODEL.plan go MODEL.plan.json (the manifest: GPU, TensorRT, precision, profile, source hashes; checked
+    before the engine is loaded) and MODEL.plan.layers.json (each layer's precision). An engine with the same
+    ONNX, options, TensorRT and GPU is reused; --force rebuilds.
+
+    \b
+    Examples:
+      vgg-deploy build-trt --onnx vgg16.onnx -o vgg16.plan
+      vgg-deploy build-trt --onnx vgg16.onnx --precision int8 --calib-data images/ --batch 1:16:64 -o vgg16.int8.plan
+      vgg-deploy build-trt --onnx vgg16.fp16.onnx --hardware-compat ampere+ --version-compatible -o vgg16.fp16.plan
+    """
+    from ..trt.build import plan_build, run_build
+    from ..trt.environment import current_platform
+    from ..trt.errors import OptionError
+    from ..trt.handoff import ConversionSettings
+
+    def progress(message: str) -> None:
+        click.echo(f"[vgg-deploy] {message}", err=True)
+
+    settings = ConversionSettings(calib_data=calib_data, calib_method=calib_method, calib_samples=calib_samples,
+                                  calib_batch=calib_batch, seed=seed, min_top1=min_top1_agreement,
+                                  min_cosine=min_cosine)
+    try:  # everything decidable without TensorRT first: an impossible request is a usage error
+        build = plan_build(onnx_path, output, precision=precision, profile=profile, workspace_bytes=workspace,
+                           opt_level=opt_level, hardware_compat=hardware_compat,
+                           version_compatible=version_compatible, embed_lean_runtime=embed_lean_runtime,
+                           settings=settings)
+        platform = current_platform(device)
+        report = run_build(build, platform=platform, force=force, timing_cache=timing_cache, progress=progress)
+    except OptionError as exc:
+        raise click.UsageError(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    manifest = report.manifest
+    where = f"{manifest.gpu_name} (compute capability {manifest.compute_capability}), TensorRT " \
+            f"{manifest.tensorrt_version}"
+    if report.reused:
+        click.echo(f"{report.plan} is up to date ({manifest.precision}, batch {manifest.profile}, {where}): reused; "
+                   "--force rebuilds")
+        return
+    if report.converted_onnx is not None:
+        click.echo(f"made {report.converted_onnx} ({manifest.precision}) from {onnx_path}")
+    click.echo(f"wrote {report.plan} ({manifest.engine_size_bytes / 1e6:.1f} MB, {manifest.precision}, batch "
+               f"{manifest.profile}) in {manifest.build_seconds:.1f} s on {where}")
+    result = report.result
+    if result is not None:
+        click.echo(f"layers: {result.layers.describe()}"
+                   + (f" (listing: {result.layer_listing})" if result.layer_listing else ""))
+    for note in report.notes:
+        click.echo(f"note: {note}")
+    for warning in report.warnings:
+        click.echo(f"WARNING: {warning}", err=True)
