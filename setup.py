@@ -10,6 +10,7 @@ setup(
     long_description_content_type="text/markdown",
     python_requires=">=3.10",
     packages=find_packages(include=["vgg_deploy", "vgg_deploy.*"]),
+    package_data={"vgg_deploy.bench": ["report.schema.json"]},
     # torch is not pinned: CPU machines install torch==2.13.0 (CPU build) first, GPU machines bring their own.
     install_requires=[
         "torch>=2.6",
@@ -28,7 +29,7 @@ setup(
         "openvino": ["openvino>=2024.0"],
         "plot": ["matplotlib>=3.7"],
         "demo": ["scikit-learn>=1.3"],
-        "dev": ["pytest>=8", "scikit-learn>=1.3", "mypy>=1.8"],
+        "dev": ["pytest>=8", "scikit-learn>=1.3", "mypy>=1.8", "openvino>=2024.0", "matplotlib>=3.7"],
     },
     entry_points={"console_scripts": ["vgg-deploy=vgg_deploy.cli:main"]},
 )

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the CPU, real data, no download:
 #   train the small block-config VGG on scikit-learn's digits, export it, make its FP16 and INT8 variants
-#   (TensorRT and CPU Q/DQ schemes) calibrated on the digits as an image folder, then export VGG-16.
+#   (TensorRT and CPU Q/DQ schemes) calibrated on the digits as an image folder, then benchmark every CPU backend
+#   against eager fp32 on the held-out digits (speed, latency, memory, parity, accuracy) and write the report.
 # Usage: bash scripts/demo.sh [OUT_DIR]   (default: out/)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,7 +15,7 @@ mkdir -p "$out"
 vgg-deploy info
 echo
 echo "== 1. train vgg_digits on scikit-learn's digits"
-python scripts/train_digits.py -o "$out/vgg_digits.pth"
+python scripts/train_digits.py -o "$out/vgg_digits.pth" --test-npz "$out/digits_test.npz"
 echo
 echo "== 2. export to ONNX (verified against PyTorch)"
 vgg-deploy export --model vgg_digits --weights "$out/vgg_digits.pth" -o "$out/vgg_digits.onnx"
@@ -28,7 +29,7 @@ done
 vgg-deploy quantize --onnx "$out/vgg_digits.onnx" --precision fp16 --calib-data "$out/digits_images" \
   -o "$out/vgg_digits.fp16.onnx"
 echo
-echo "== 4. VGG-16 at 224x224 (random weights): export and parity"
-vgg-deploy export --model vgg16 -o "$out/vgg16.onnx"
-echo
-ls -l "$out"/*.onnx
+echo "== 4. bench every CPU backend against eager fp32 on the held-out digits"
+vgg-deploy bench "$out/vgg_digits.pth" "$out/vgg_digits.onnx" "$out/vgg_digits.fp16.onnx" \
+  "$out/vgg_digits.int8.tensorrt.onnx" "$out/vgg_digits.int8.cpu.onnx" \
+  --data "$out/digits_test.npz" --backends cpu --batch-sizes 1,32 --duration 1s --out "$out/bench-digits"

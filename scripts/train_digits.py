@@ -25,6 +25,8 @@ def main() -> None:
     parser.add_argument("-o", "--output", type=Path, required=True)
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--test-npz", type=Path, default=None,
+                        help="also write the held-out 20%% (input, labels) here, for evaluation that never saw training")
     args = parser.parse_args()
 
     model = create_model("vgg_digits")
@@ -39,6 +41,10 @@ def main() -> None:
         test_accuracy = accuracy(model(torch.from_numpy(test.images)).numpy(), test.labels)
     with atomic_output(args.output) as tmp:
         torch.save(model.state_dict(), tmp)
+    if args.test_npz:
+        with atomic_output(args.test_npz) as tmp:
+            with open(tmp, "wb") as fp:
+                np.savez(fp, input=test.images, labels=test.labels)
     print(f"wrote {args.output}: vgg_digits, test accuracy {test_accuracy:.1%} on {len(test)} held-out digits")
 
 

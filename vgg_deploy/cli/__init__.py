@@ -5,12 +5,14 @@ from __future__ import annotations
 import click
 
 from ..errors import VGGDeployError
+from .bench_cmd import bench
 from .build_trt_cmd import build_trt
 from .data_cmd import digits
 from .export_cmd import export
 from .infer_cmd import infer
 from .info_cmd import info
 from .quantize_cmd import quantize
+from .report_cmd import report
 
 __all__ = ["main"]
 
@@ -35,8 +37,10 @@ def main() -> None:
       vgg-deploy info                               what this machine has
       vgg-deploy export --model vgg16 -o vgg16.onnx export and verify against PyTorch
       vgg-deploy quantize --onnx vgg16.onnx --precision int8 --calib-data IMAGES/ -o vgg16.int8.onnx
+      vgg-deploy build-trt --onnx vgg16.int8.onnx -o vgg16.int8.plan
+      vgg-deploy bench --model vgg16 --backends cpu --batch-sizes 1,8
     """
 
 
-for command in (export, quantize, build_trt, infer, digits, info):
+for command in (export, quantize, build_trt, infer, bench, report, digits, info):
     main.add_command(command)

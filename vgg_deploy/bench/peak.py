@@ -1,0 +1,164 @@
+"""The machine's own peak, measured in the same run: a large matrix product per precision, a few seconds in all.
+
+A backend's fraction of it (images/s x operations per image / peak operations/s) says how much of the
+hardware a runtime used, which a bare images/s figure cannot. The best (shortest) call of each product is
+taken, since a peak is what the machine can do, not what it usually does.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+__all__ = ["PeakFigure", "measure_peaks", "CPU_PRECISIONS", "CUDA_PRECISIONS"]
+
+CPU_PRECISIONS = ("fp32", "bf16", "int8")
+CUDA_PRECISIONS = ("fp32", "tf32", "fp16", "bf16", "int8")
+_CPU_SIZES = (1024, 2048)
+_CUDA_SIZE = 8192
+
+
+@dataclass(frozen=True)
+class PeakFigure:
+    precision: str
+    ops_per_s: float  # 2 x multiply-accumulates per second
+    method: str  # which product, at which size, through which library
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def measure_peaks(
+    *, device: str = "cpu", threads: int | None = None, seconds_each: float = 0.6,
+    progress: Callable[[str], None] = lambda message: None,
+) -> dict[str, PeakFigure]:
+    """Peak operations/s per precision on `device`; a precision that cannot be measured here is left out."""
+    if device.startswith("cuda"):
+        return _cuda_peaks(device, seconds_each, progress)
+    peaks: dict[str, PeakFigure] = {}
+    for precision in CPU_PRECISIONS:
+        progress(f"measuring the CPU's {precision} peak")
+        best: PeakFigure | None = None
+        for size in _CPU_SIZES:
+            try:
+                figure = _CPU_PRODUCTS[precision](size, threads, seconds_each / len(_CPU_SIZES))
+            except Exception as exc:  # a missing kernel on an unusual build: report the others
+                progress(f"{precision} peak not measured ({type(exc).__name__}: {exc})")
+                break
+            if best is None or figure.ops_per_s > best.ops_per_s:
+                best = figure
+        if best is not None:
+            peaks[precision] = best
+    return peaks
+
+
+def _best_rate(call: Callable[[], Any], ops: float, seconds: float, *, sync: Callable[[], None] = lambda: None) -> float:
+    call(), call()  # first calls pay for allocation and kernel selection
+    sync()
+    best = float("inf")
+    deadline = time.perf_counter() + seconds
+    calls = 0
+    while calls < 3 or time.perf_counter() < deadline:
+        start = time.perf_counter()
+        call()
+        sync()
+        best = min(best, time.perf_counter() - start)
+        calls += 1
+    return ops / best
+
+
+def _fp32_cpu(size: int, threads: int | None, seconds: float) -> PeakFigure:
+    import torch
+
+    with _torch_threads(torch, threads):
+        a, b = torch.randn(size, size), torch.randn(size, size)
+        rate = _best_rate(lambda: torch.mm(a, b), 2.0 * size ** 3, seconds)
+    return PeakFigure("fp32", rate, f"torch.mm fp32 {size}x{size}x{size}")
+
+
+def _bf16_cpu(size: int, threads: int | None, seconds: float) -> PeakFigure:
+    import torch
+
+    with _torch_threads(torch, threads):
+        a, b = torch.randn(size, size, dtype=torch.bfloat16), torch.randn(size, size, dtype=torch.bfloat16)
+        rate = _best_rate(lambda: torch.mm(a, b), 2.0 * size ** 3, seconds)
+    return PeakFigure("bf16", rate, f"torch.mm bf16 {size}x{size}x{size}")
+
+
+def _int8_cpu(size: int, threads: int | None, seconds: float) -> PeakFigure:
+    """u8 x s8 -> s32 through ONNX Runtime's MatMulInteger: the kernels its INT8 convolutions use (VNNI)."""
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    weight = numpy_helper.from_array(rng.integers(-128, 128, (size, size), dtype=np.int8), "B")
+    graph = helper.make_graph(
+        [helper.make_node("MatMulInteger", ["A", "B"], ["Y"])], "peak_int8",
+        [helper.make_tensor_value_info("A", TensorProto.UINT8, [size, size])],
+        [helper.make_tensor_value_info("Y", TensorProto.INT32, [size, size])], [weight],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    if threads is not None:
+        options.intra_op_num_threads = threads
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    feed = {"A": rng.integers(0, 256, (size, size), dtype=np.uint8)}
+    rate = _best_rate(lambda: session.run(None, feed), 2.0 * size ** 3, seconds)
+    return PeakFigure("int8", rate, f"onnxruntime MatMulInteger u8xs8 {size}x{size}x{size}")
+
+
+_CPU_PRODUCTS = {"fp32": _fp32_cpu, "bf16": _bf16_cpu, "int8": _int8_cpu}
+
+
+class _torch_threads:
+    """Set torch's thread count for a block and restore it."""
+
+    def __init__(self, torch: Any, threads: int | None) -> None:
+        self.torch, self.threads, self.saved = torch, threads, None
+
+    def __enter__(self) -> None:
+        if self.threads is not None:
+            self.saved = self.torch.get_num_threads()
+            self.torch.set_num_threads(self.threads)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.saved is not None:
+            self.torch.set_num_threads(self.saved)
+
+
+def _cuda_peaks(device: str, seconds_each: float, progress: Callable[[str], None]) -> dict[str, PeakFigure]:
+    import torch
+
+    from .cuda import fp32_math
+
+    dev = torch.device(device)
+    size = _CUDA_SIZE
+    sync = lambda: torch.cuda.synchronize(dev)  # noqa: E731
+    peaks: dict[str, PeakFigure] = {}
+    for precision in CUDA_PRECISIONS:
+        progress(f"measuring the GPU's {precision} peak")
+        try:
+            if precision == "int8":
+                a = torch.randint(-128, 128, (size, size), dtype=torch.int8, device=dev)
+                b = torch.randint(-128, 128, (size, size), dtype=torch.int8, device=dev)
+                call, what = (lambda: torch._int_mm(a, b)), "torch._int_mm int8"
+                rate = _best_rate(call, 2.0 * size ** 3, seconds_each, sync=sync)
+            else:
+                dtype = {"fp32": torch.float32, "tf32": torch.float32, "fp16": torch.float16,
+                         "bf16": torch.bfloat16}[precision]
+                a = torch.randn(size, size, dtype=dtype, device=dev)
+                b = torch.randn(size, size, dtype=dtype, device=dev)
+                what = f"torch.mm {precision}"
+                with fp32_math(torch, tf32=precision == "tf32"):
+                    rate = _best_rate(lambda: torch.mm(a, b), 2.0 * size ** 3, seconds_each, sync=sync)
+        except Exception as exc:
+            progress(f"{precision} peak not measured ({type(exc).__name__}: {exc})")
+            continue
+        peaks[precision] = PeakFigure(precision, rate, f"{what} {size}x{size}x{size} on {torch.cuda.get_device_name(dev)}")
+        del a, b
+    torch.cuda.empty_cache()
+    return peaks

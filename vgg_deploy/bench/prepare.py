@@ -1,0 +1,302 @@
+"""The artifacts a benchmark runs: the user's files, and those made on the way (export, FP16/INT8, engines),
+cached in the work folder and reused while the recipe that made them (source hash and options) is unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+import numpy as np
+
+from ..artifacts import atomic_output
+from ..precision.int8 import DEFAULT_CALIBRATION_METHOD
+from .backends import BenchError
+
+if TYPE_CHECKING:
+    from ..models.config import VGGConfig
+    from ..models.vgg import VGG
+
+__all__ = ["ModelSource", "Workspace", "open_workspace", "classify_files", "ONNX_KINDS", "PLAN_SOURCES", "sha256_file"]
+
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".safetensors")
+ENGINE_SUFFIXES = (".plan", ".engine")
+ONNX_KINDS = ("onnx-fp32", "onnx-fp16", "onnx-int8-tensorrt", "onnx-int8-cpu")
+PLAN_SOURCES = {"plan-fp32": "onnx-fp32", "plan-fp16": "onnx-fp16", "plan-int8": "onnx-int8-tensorrt"}
+_RECIPE_SUFFIX = ".bench.json"
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    """Where the model comes from: a registered name (random or given weights) and/or the user's files."""
+
+    model: str | None = None
+    weights: str | None = None
+    input_size: tuple[int, int] | None = None
+    files: tuple[Path, ...] = ()
+    seed: int = 0
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fp:
+        for chunk in iter(lambda: fp.read(1 << 22), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def classify_files(paths: Iterable[Path]) -> dict[str, Path]:
+    """Artifact kind -> file, from suffixes, ONNX metadata (precision, INT8 target) and engine manifests.
+    A folder contributes its files (not sub-folders); two files of one kind are an error."""
+    from ..export.metadata import read_metadata
+
+    found: dict[str, Path] = {}
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir() if p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise BenchError(f"{path}: no such file or folder")
+    for path in files:
+        suffix = path.suffix.lower()
+        if suffix in CHECKPOINT_SUFFIXES:
+            kind = "checkpoint"
+        elif suffix == ".onnx":
+            facts = read_metadata(path)
+            precision = facts.get("precision", "fp32")
+            kind = f"onnx-int8-{facts.get('int8_target', 'tensorrt')}" if precision == "int8" else f"onnx-{precision}"
+            if kind not in ONNX_KINDS:
+                raise BenchError(f"{path}: ONNX of precision {precision!r} is not one the benchmark runs")
+        elif suffix in ENGINE_SUFFIXES:
+            manifest = path.with_name(path.name + ".json")
+            try:
+                precision = json.loads(manifest.read_text())["precision"]
+            except (OSError, ValueError, KeyError):
+                raise BenchError(f"{path}: no readable manifest {manifest.name} saying its precision; "
+                                 "rebuild it with `vgg-deploy build-trt`") from None
+            kind = f"plan-{precision}"
+        else:
+            continue  # manifests, recipes, images: not artifacts
+        if kind in found:
+            raise BenchError(f"two {kind} artifacts: {found[kind]} and {path}; pass the files to compare explicitly")
+        found[kind] = path
+    return found
+
+
+@dataclass
+class Workspace:
+    """The model under test: its config, the PyTorch module (when there is one), and its artifacts by kind."""
+
+    config: VGGConfig
+    work: Path
+    model: VGG | None
+    model_name: str | None  # registry name the torch runner rebuilds the checkpoint as
+    weights_note: str
+    artifacts: dict[str, Path] = field(default_factory=dict)
+    given: frozenset[str] = frozenset()
+    made: dict[str, str] = field(default_factory=dict)  # kind -> "made" | "reused from cache"
+    _hashes: dict[Any, str] = field(default_factory=dict, repr=False)  # hashing VGG-16 takes a second: once
+
+    def makeable(self, *, tensorrt: bool) -> frozenset[str]:
+        """Kinds present or makeable here: ONNX variants from an fp32 ONNX (or a model to export), engines from ONNX."""
+        kinds = set(self.artifacts)
+        if self.model is not None:
+            kinds |= {"checkpoint", "onnx-fp32"}
+        if "onnx-fp32" in kinds:
+            kinds |= set(ONNX_KINDS)
+        if tensorrt:
+            kinds |= {plan for plan, source in PLAN_SOURCES.items() if source in kinds}
+        return frozenset(kinds)
+
+    # -- making artifacts ---------------------------------------------------------------------------------------
+    def ensure(self, kind: str, *, calibration: Any = None, holdout: np.ndarray | None = None,
+               calib_method: str = DEFAULT_CALIBRATION_METHOD, batch_sizes: tuple[int, ...] = (1,), device: str = "cpu",
+               progress: Callable[[str], None] = lambda message: None) -> Path:
+        """The artifact of `kind`, made (or reused from the work folder) when the user did not give it."""
+        if kind in self.artifacts:
+            return self.artifacts[kind]
+        if kind == "checkpoint":
+            path = self._save_checkpoint(progress)
+        elif kind == "onnx-fp32":
+            path = self._export(progress)
+        elif kind in ONNX_KINDS:
+            path = self._convert(kind, calibration, holdout, calib_method, progress)
+        elif kind in PLAN_SOURCES:
+            path = self._build_engine(kind, batch_sizes, device, progress)
+        else:
+            raise BenchError(f"do not know how to make a {kind} artifact")
+        self.artifacts[kind] = path
+        return path
+
+    def _stem(self) -> str:
+        return self.config.name
+
+    def _model_hash(self) -> str:
+        import torch
+
+        assert self.model is not None
+        if "model" in self._hashes:
+            return self._hashes["model"]
+        digest = hashlib.sha256(repr(self.config).encode())
+        for key, tensor in self.model.state_dict().items():
+            digest.update(key.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        digest.update(torch.__version__.encode())
+        self._hashes["model"] = digest.hexdigest()
+        return self._hashes["model"]
+
+    def _file_hash(self, path: Path) -> str:
+        stat = path.stat()
+        key = (str(path), stat.st_size, stat.st_mtime_ns)
+        if key not in self._hashes:
+            self._hashes[key] = sha256_file(path)
+        return self._hashes[key]
+
+    def _cached(self, path: Path, recipe: dict[str, Any]) -> bool:
+        sidecar = path.with_name(path.name + _RECIPE_SUFFIX)
+        try:
+            return path.is_file() and json.loads(sidecar.read_text()).get("recipe") == recipe
+        except (OSError, ValueError):
+            return False
+
+    def _record(self, path: Path, recipe: dict[str, Any], kind: str, reused: bool) -> None:
+        self.made[kind] = "reused from the work folder" if reused else "made"
+        if not reused:
+            path.with_name(path.name + _RECIPE_SUFFIX).write_text(json.dumps({"recipe": recipe}, indent=2) + "\n")
+
+    def _save_checkpoint(self, progress: Callable[[str], None]) -> Path:
+        import torch
+
+        if self.model is None:
+            raise BenchError("no PyTorch model to save")
+        path = self.work / f"{self._stem()}.pt"
+        recipe = {"kind": "checkpoint", "model_sha256": self._model_hash()}
+        reused = self._cached(path, recipe)
+        if not reused:
+            progress(f"saving the PyTorch weights to {path}")
+            with atomic_output(path) as tmp:
+                torch.save(self.model.state_dict(), tmp)
+        self._record(path, recipe, "checkpoint", reused)
+        return path
+
+    def _export(self, progress: Callable[[str], None]) -> Path:
+        from ..export import export_onnx
+
+        if self.model is None:
+            raise BenchError("no fp32 ONNX given and no PyTorch model to export one from")
+        path = self.work / f"{self._stem()}.onnx"
+        recipe = {"kind": "onnx-fp32", "model_sha256": self._model_hash()}
+        reused = self._cached(path, recipe)
+        if not reused:
+            progress(f"exporting {self.config.name} to {path}")
+            export_onnx(self.model, path, weights=self.weights_note, progress=progress)
+        self._record(path, recipe, "onnx-fp32", reused)
+        return path
+
+    def _convert(self, kind: str, calibration: Any, holdout: np.ndarray | None, method: str,
+                 progress: Callable[[str], None]) -> Path:
+        from ..precision import convert_precision
+
+        source = self.ensure("onnx-fp32", progress=progress)
+        precision = "fp16" if kind == "onnx-fp16" else "int8"
+        target = kind.removeprefix("onnx-int8-") if precision == "int8" else None
+        path = self.work / f"{self._stem()}.{precision}{'.' + target if target else ''}.onnx"
+        recipe: dict[str, Any] = {"kind": kind, "source_sha256": self._file_hash(source)}
+        if precision == "int8":
+            if calibration is None:
+                raise BenchError(f"{kind} must be made and needs calibration images: pass --calib-data "
+                                 "PATH|digits|synthetic (or the INT8 ONNX itself)")
+            recipe.update(calibration=calibration.describe(), calibration_indices=calibration.indices.tolist()[:4096],
+                          method=method)
+        reused = self._cached(path, recipe)
+        if not reused:
+            if holdout is None or not len(holdout):
+                raise BenchError(f"{kind}: no held-out images to check the conversion on")
+            what = f"int8 ({target} scheme)" if target else "fp16"
+            progress(f"making the {what} ONNX from {source.name}")
+            if precision == "int8" and calibration.synthetic:
+                progress("WARNING: calibrating INT8 on SYNTHETIC inputs: its scales do not represent real images")
+            convert_precision(
+                source, path, precision=precision, holdout=holdout, holdout_note=f"{len(holdout)} benchmark inputs",
+                calibration=None if calibration is None or precision != "int8" else calibration.images,
+                calibration_source=None if calibration is None else calibration.source,
+                synthetic=bool(calibration is not None and calibration.synthetic and precision == "int8"),
+                target=target or "tensorrt", method=method, progress=progress,
+            )
+        self._record(path, recipe, kind, reused)
+        return path
+
+    def _build_engine(self, kind: str, batch_sizes: tuple[int, ...], device: str,
+                      progress: Callable[[str], None]) -> Path:
+        # Through the documented command: it has its own engine cache (same ONNX hash, options, GPU, TensorRT).
+        onnx_path = self.ensure(PLAN_SOURCES[kind], progress=progress)
+        precision = kind.removeprefix("plan-")
+        path = self.work / f"{onnx_path.stem}.plan"
+        profile = f"{min(batch_sizes)}:{max(batch_sizes)}:{max(batch_sizes)}"
+        command = [sys.executable, "-m", "vgg_deploy", "build-trt", "--onnx", str(onnx_path), "--precision", precision,
+                   "--batch", profile, "--device", device.split(":")[1] if ":" in device else "0", "-o", str(path)]
+        progress(f"building the TensorRT {precision} engine {path.name} (profile {profile})")
+        done = subprocess.run(command, capture_output=True, text=True)
+        if done.returncode != 0:
+            last = (done.stderr.strip().splitlines() or ["no message"])[-1]
+            raise BenchError(f"vgg-deploy build-trt failed for {onnx_path.name}: {last}")
+        self.made[kind] = "built by vgg-deploy build-trt"
+        return path
+
+
+def open_workspace(source: ModelSource, work: Path, *, progress: Callable[[str], None]) -> Workspace:
+    """Build the model (or read its config from an ONNX) and gather the user's artifacts."""
+    from ..export.metadata import config_from_metadata, read_metadata
+
+    work.mkdir(parents=True, exist_ok=True)
+    given = classify_files(source.files)
+    onnx_facts = next((read_metadata(given[k]) for k in ONNX_KINDS if k in given), None)
+    name = source.model
+    weights = source.weights
+    if weights is None and "checkpoint" in given:
+        weights = str(given["checkpoint"])  # the user's checkpoint is the model's weights
+    if name is None and "checkpoint" in given:
+        name = _checkpoint_model_name(given["checkpoint"], onnx_facts)
+    input_size = source.input_size or (tuple(onnx_facts["input_size"]) if onnx_facts else None)
+    model = None
+    if name is not None:
+        import torch
+
+        from ..models import create_model
+
+        torch.manual_seed(source.seed)
+        progress(f"building {name}" + (f" with weights {weights}" if weights else f" (random weights, seed {source.seed})"))
+        model = create_model(name, input_size=input_size, weights=weights)
+        config = model.config
+        note = weights or f"random (seed {source.seed})"
+        if weights is not None and weights != "imagenet":
+            given["checkpoint"] = Path(weights)  # the torch backends load this very file
+    elif onnx_facts is not None:
+        config = config_from_metadata(onnx_facts, source="the given ONNX")
+        note = str(onnx_facts.get("weights", "unknown"))
+    else:
+        raise BenchError("nothing to benchmark: pass --model NAME, --artifacts DIR, or model files (.onnx, "
+                         ".pt/.pth/.safetensors, .plan)")
+    return Workspace(config=config, work=work, model=model, model_name=name, weights_note=note,
+                     artifacts=dict(given), given=frozenset(given))
+
+
+def _checkpoint_model_name(path: Path, onnx_facts: dict[str, Any] | None) -> str:
+    from ..models import list_models
+    from ..models.checkpoint import infer_architecture, read_state_dict
+
+    if onnx_facts and onnx_facts.get("architecture") in list_models():
+        return str(onnx_facts["architecture"])
+    arch = infer_architecture(read_state_dict(path))
+    name = arch.standard_name() if arch is not None else None
+    if name is None:
+        raise BenchError(f"{path}: cannot tell which model this checkpoint is; pass --model NAME "
+                         f"(one of: {', '.join(list_models())}) with --weights {path}")
+    return name

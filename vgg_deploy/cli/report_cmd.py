@@ -1,0 +1,35 @@
+"""`vgg-deploy report`: redraw report.md, report.html and the charts from a bench report.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import VGGDeployError
+
+__all__ = ["report"]
+
+
+@click.command()
+@click.argument("report_json", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder for the rendered files [default: next to REPORT_JSON].")
+def report(report_json: Path, out: Path | None) -> None:
+    """Re-render report.md, report.html, chart.png and latency.png from REPORT_JSON (checked against the schema).
+
+    \b
+    Example:
+      vgg-deploy report bench-report/report.json --out /tmp/rendered
+    """
+    from ..bench import load_report, write_reports
+
+    target = out or report_json.parent
+    try:
+        data = load_report(report_json)
+        paths = write_reports(data, target, write_json=out is not None and out.resolve() != report_json.parent.resolve(),
+                              progress=lambda m: click.echo(f"[report] {m}", err=True))
+    except VGGDeployError as exc:
+        raise click.ClickException(str(exc)) from None
+    for path in paths.values():
+        click.echo(f"wrote {path}")
