@@ -88,25 +88,16 @@ def _bf16_cpu(size: int, threads: int | None, seconds: float) -> PeakFigure:
     return PeakFigure("bf16", rate, f"torch.mm bf16 {size}x{size}x{size}")
 
 
-def _ort_matmul(size: int, threads: int | None, seconds: float, *, integer: bool) -> float:
-    """ONNX Runtime's own matrix product (MLAS): u8 x s8 -> s32 MatMulInteger (the kernels its INT8 convolutions
-    use, VNNI where present) or fp32 MatMul (its sgemm, which its fp32 convolutions use)."""
+def _ort_rate(node: Any, feed: dict[str, np.ndarray], weight: Any, output_type: int, output_shape: list[int],
+              ops: float, threads: int | None, seconds: float) -> float:
+    """The best rate of a one-node ONNX graph (input "A"/"X" fed, one constant weight) on ONNX Runtime's CPU EP."""
     import onnxruntime as ort
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import helper
 
-    rng = np.random.default_rng(0)
-    if integer:
-        weight = rng.integers(-128, 128, (size, size), dtype=np.int8)
-        feed = {"A": rng.integers(0, 256, (size, size), dtype=np.uint8)}
-        op, a_type, y_type = "MatMulInteger", TensorProto.UINT8, TensorProto.INT32
-    else:
-        weight = rng.standard_normal((size, size), dtype=np.float32)
-        feed = {"A": rng.standard_normal((size, size), dtype=np.float32)}
-        op, a_type, y_type = "MatMul", TensorProto.FLOAT, TensorProto.FLOAT
+    (name, value), = feed.items()
     graph = helper.make_graph(
-        [helper.make_node(op, ["A", "B"], ["Y"])], "peak",
-        [helper.make_tensor_value_info("A", a_type, [size, size])],
-        [helper.make_tensor_value_info("Y", y_type, [size, size])], [numpy_helper.from_array(weight, "B")],
+        [node], "peak", [helper.make_tensor_value_info(name, helper.np_dtype_to_tensor_dtype(value.dtype), value.shape)],
+        [helper.make_tensor_value_info("Y", output_type, output_shape)], [weight],
     )
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     options = ort.SessionOptions()
@@ -114,7 +105,26 @@ def _ort_matmul(size: int, threads: int | None, seconds: float, *, integer: bool
     if threads is not None:
         options.intra_op_num_threads = threads
     session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-    return _best_rate(lambda: session.run(None, feed), 2.0 * size ** 3, seconds)
+    return _best_rate(lambda: session.run(None, feed), ops, seconds)
+
+
+def _ort_matmul(size: int, threads: int | None, seconds: float, *, integer: bool) -> float:
+    """ONNX Runtime's own matrix product (MLAS): u8 x s8 -> s32 MatMulInteger (the kernels its INT8 convolutions
+    use, VNNI where present) or fp32 MatMul (its sgemm)."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    if integer:
+        weight = rng.integers(-128, 128, (size, size), dtype=np.int8)
+        feed = {"A": rng.integers(0, 256, (size, size), dtype=np.uint8)}
+        op, y_type = "MatMulInteger", TensorProto.INT32
+    else:
+        weight = rng.standard_normal((size, size), dtype=np.float32)
+        feed = {"A": rng.standard_normal((size, size), dtype=np.float32)}
+        op, y_type = "MatMul", TensorProto.FLOAT
+    node = helper.make_node(op, ["A", "B"], ["Y"])
+    return _ort_rate(node, feed, numpy_helper.from_array(weight, "B"), y_type, [size, size], 2.0 * size ** 3,
+                     threads, seconds)
 
 
 def _int8_cpu(size: int, threads: int | None, seconds: float) -> PeakFigure:
@@ -122,30 +132,19 @@ def _int8_cpu(size: int, threads: int | None, seconds: float) -> PeakFigure:
     return PeakFigure("int8", rate, f"onnxruntime MatMulInteger u8xs8 {size}x{size}x{size}")
 
 
-def _ort_conv3x3(size: int, threads: int | None, seconds: float) -> float:
+def _ort_conv3x3(threads: int | None, seconds: float) -> float:
     """fp32 3x3 convolution, 512 channels on 28x28 (VGG's 4th block): ONNX Runtime's direct (NCHWc) kernels beat
     its sgemm on this CPU (230 vs 205 GOP/s measured), so a matrix product alone would understate the peak."""
-    import onnxruntime as ort
     from onnx import TensorProto, helper, numpy_helper
 
-    del size  # the layer's shape is fixed: it is VGG's own
     channels, side = 512, 28
     rng = np.random.default_rng(0)
     weight = numpy_helper.from_array(rng.standard_normal((channels, channels, 3, 3), dtype=np.float32), "W")
     shape = [1, channels, side, side]
-    graph = helper.make_graph(
-        [helper.make_node("Conv", ["X", "W"], ["Y"], pads=[1, 1, 1, 1])], "peak_conv",
-        [helper.make_tensor_value_info("X", TensorProto.FLOAT, shape)],
-        [helper.make_tensor_value_info("Y", TensorProto.FLOAT, shape)], [weight],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-    options = ort.SessionOptions()
-    options.log_severity_level = 3
-    if threads is not None:
-        options.intra_op_num_threads = threads
-    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    node = helper.make_node("Conv", ["X", "W"], ["Y"], pads=[1, 1, 1, 1])
     feed = {"X": rng.standard_normal(shape, dtype=np.float32)}
-    return _best_rate(lambda: session.run(None, feed), 2.0 * channels * channels * 9 * side * side, seconds)
+    return _ort_rate(node, feed, weight, TensorProto.FLOAT, shape, 2.0 * channels * channels * 9 * side * side,
+                     threads, seconds)
 
 
 def _fp32_cpu_best(size: int, threads: int | None, seconds: float) -> PeakFigure:
@@ -155,7 +154,7 @@ def _fp32_cpu_best(size: int, threads: int | None, seconds: float) -> PeakFigure
         _fp32_cpu(size, threads, seconds / 3),
         PeakFigure("fp32", _ort_matmul(size, threads, seconds / 3, integer=False),
                    f"onnxruntime MatMul fp32 {size}x{size}x{size}"),
-        PeakFigure("fp32", _ort_conv3x3(size, threads, seconds / 3), "onnxruntime Conv 3x3 fp32 512ch 28x28"),
+        PeakFigure("fp32", _ort_conv3x3(threads, seconds / 3), "onnxruntime Conv 3x3 fp32 512ch 28x28"),
     ]
     return max(candidates, key=lambda figure: figure.ops_per_s)
 
