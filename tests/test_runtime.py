@@ -368,3 +368,10 @@ def test_onnx_without_metadata_runs_but_refuses_predict(tiny, tiny_onnx, tmp_pat
 
 def test_vgg_deploy_load_is_the_runtime_load():
     assert vgg_deploy.load is load and "load" in vgg_deploy.__all__
+
+
+def test_tf32_is_refused_off_cuda_fp32(tiny):
+    with pytest.raises(RunnerError, match="tf32 applies to fp32 on CUDA only"):
+        TorchRunner(tiny, tf32=True)
+    with pytest.raises(RunnerError, match="tf32 applies to fp32 on CUDA only, not to bf16"):
+        TorchRunner(tiny, device="cuda", dtype="bf16", tf32=True)

@@ -14,6 +14,8 @@ import torch
 
 from vgg_deploy.trt.errors import TensorRTUnavailableError
 
+pytestmark = pytest.mark.gpu
+
 
 def _cuda_gpu():
     """GpuFacts of device 0, or skip: cuda-python missing, or no GPU/driver."""

@@ -228,7 +228,7 @@ def make_runner(backend: Backend, spec: dict[str, Any]) -> BaseRunner:
         return TorchRunner(spec["artifact"], model_name=spec.get("model_name"), input_size=input_size,
                            device=spec["device"], dtype=backend.option("dtype", "fp32"),
                            channels_last=bool(backend.option("channels_last")), compile=bool(backend.option("compile")),
-                           threads=threads)
+                           threads=threads, tf32=bool(backend.option("tf32")) and str(spec["device"]).startswith("cuda"))
     if backend.family == "ort":
         from ..runtime import OnnxRuntimeRunner
 

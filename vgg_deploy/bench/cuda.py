@@ -6,10 +6,11 @@ None). "fp32" on a GPU means IEEE fp32: torch's cuDNN convolutions default to TF
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import subprocess
-from typing import Any, Iterator
+from typing import Any
+
+from ..runtime.cuda_math import fp32_math, set_fp32_math
 
 __all__ = ["fp32_math", "set_fp32_math", "device_used_mib", "torch_cuda_available"]
 
@@ -20,46 +21,6 @@ def torch_cuda_available() -> bool:
     except ImportError:
         return False
     return bool(torch.cuda.is_available())
-
-
-def set_fp32_math(torch: Any, *, tf32: bool) -> dict[str, Any]:
-    """Make fp32 matmuls and convolutions run in TF32 (tf32=True) or IEEE fp32; returns the previous settings.
-
-    torch >= 2.9 has `fp32_precision` ("ieee" | "tf32") on cuda.matmul and cudnn.conv, and warns about the old
-    `allow_tf32` flags (mixing the two APIs is refused by some versions), so the new one is used when present.
-    """
-    backends = torch.backends
-    matmul, conv = backends.cuda.matmul, getattr(backends.cudnn, "conv", None)
-    if conv is not None and hasattr(matmul, "fp32_precision") and hasattr(conv, "fp32_precision"):
-        saved = {"api": "fp32_precision", "matmul": matmul.fp32_precision, "conv": conv.fp32_precision}
-        mode = "tf32" if tf32 else "ieee"
-        matmul.fp32_precision = mode
-        conv.fp32_precision = mode
-        return saved
-    saved = {"api": "allow_tf32", "matmul": matmul.allow_tf32, "conv": backends.cudnn.allow_tf32}
-    matmul.allow_tf32 = tf32
-    backends.cudnn.allow_tf32 = tf32
-    return saved
-
-
-def _restore(torch: Any, saved: dict[str, Any]) -> None:
-    backends = torch.backends
-    if saved["api"] == "fp32_precision":
-        backends.cuda.matmul.fp32_precision = saved["matmul"]
-        backends.cudnn.conv.fp32_precision = saved["conv"]
-    else:
-        backends.cuda.matmul.allow_tf32 = saved["matmul"]
-        backends.cudnn.allow_tf32 = saved["conv"]
-
-
-@contextlib.contextmanager
-def fp32_math(torch: Any, *, tf32: bool) -> Iterator[None]:
-    """Within the block fp32 math is TF32 or IEEE; the previous settings come back afterwards."""
-    saved = set_fp32_math(torch, tf32=tf32)
-    try:
-        yield
-    finally:
-        _restore(torch, saved)
 
 
 def device_used_mib(index: int = 0) -> float | None:

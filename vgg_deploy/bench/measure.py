@@ -124,7 +124,7 @@ def run_spec(spec: dict[str, Any], *, backend: Backend | None = None) -> dict[st
             except Exception as exc:
                 result["notes"].append(f"deactivate failed: {type(exc).__name__}: {exc}")
         if tf32_restore is not None:
-            from .cuda import _restore
+            from ..runtime.cuda_math import _restore
 
             _restore(*tf32_restore)
             tf32_restore[0].backends.cudnn.benchmark = cudnn_benchmark

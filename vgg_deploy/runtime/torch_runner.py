@@ -26,6 +26,7 @@ class TorchRunner(BaseRunner):
     batch is converted to the runner's dtype and the logits come back as float32 numpy. fp16 is allowed on
     CPU too: torch runs it there (slowly), which is still useful as a numerics reference.
     A checkpoint does not record the input size: pass `input_size` when it is not the model's default.
+    On CUDA, fp32 is IEEE fp32 (TF32 off for matmuls and convolutions) unless `tf32=True`.
     """
 
     def __init__(
@@ -39,6 +40,7 @@ class TorchRunner(BaseRunner):
         channels_last: bool = False,
         compile: bool = False,
         threads: int | None = None,
+        tf32: bool = False,
     ) -> None:
         if dtype not in TORCH_DTYPES:
             raise RunnerError(f"dtype must be one of {', '.join(TORCH_DTYPES)}, got {dtype!r}")
@@ -55,12 +57,15 @@ class TorchRunner(BaseRunner):
         self._channels_last = channels_last
         self._compile = compile
         self._threads = threads
+        if tf32 and (dtype != "fp32" or not device.startswith("cuda")):
+            raise RunnerError(f"tf32 applies to fp32 on CUDA only, not to {dtype} on {device}")
+        self._tf32 = tf32
         self._model: Any = None
         self._torch_dtype: Any = None
         self._device: Any = None
         self._saved_threads: int | None = None
         device_tag = "" if device == "cpu" else f"-{device.replace(':', '')}"
-        dtype_tag = "" if dtype == "fp32" else f"-{dtype}"
+        dtype_tag = "-tf32" if tf32 else "" if dtype == "fp32" else f"-{dtype}"
         super().__init__(
             f"torch{device_tag}{dtype_tag}{'-cl' if channels_last else ''}{'-compile' if compile else ''}"
         )
@@ -160,10 +165,15 @@ class TorchRunner(BaseRunner):
 
         if self._channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        with torch.inference_mode():
+        if self._device.type != "cuda":
+            with torch.inference_mode():
+                return self._model(x)
+        from .cuda_math import fp32_math
+
+        # IEEE fp32 unless tf32 was asked for: cuDNN's convolutions would otherwise default to TF32.
+        with fp32_math(torch, tf32=self._tf32), torch.inference_mode():
             out = self._model(x)
-        if self._device.type == "cuda":
-            torch.cuda.synchronize(self._device)
+        torch.cuda.synchronize(self._device)
         return out
 
     def _deactivate_impl(self) -> None:
