@@ -28,6 +28,10 @@ setup(
         "trt": ["tensorrt>=10.0", "cuda-python>=12.0"],
         "openvino": ["openvino>=2024.0"],
         "plot": ["matplotlib>=3.7"],
+        # PyTriton needs numpy < 2: install this extra in its own environment (scripts/setup_serve_env.sh).
+        "serve": ["nvidia-pytriton>=0.7,<0.8", "tritonclient[grpc,http]>=2.50", "numpy>=1.26,<2"],
+        # triton-repo's config validation only (plain tritonclient: its [grpc] extra pins protobuf < 7).
+        "triton": ["tritonclient>=2.50"],
         "demo": ["scikit-learn>=1.3"],
         "dev": ["pytest>=8", "scikit-learn>=1.3", "mypy>=1.8", "openvino>=2024.0", "matplotlib>=3.7"],
     },

@@ -17,4 +17,12 @@ fi
 # Type-check the TensorRT code against the published TensorRT 10.13 stubs (no TensorRT needed): a misspelled
 # TensorRT method or a wrong argument type fails here. See scripts/typecheck_trt.sh.
 bash scripts/typecheck_trt.sh
+# Serving (triton-repo, serve, loadtest): PyTriton needs numpy < 2, so it has its own venv (.venv-serve, made by
+# scripts/setup_serve_env.sh; about a minute the first time). Its tests start a real Triton on 127.0.0.1 and take
+# about 20 s; they run first so the main suite's summary stays last. VGG_DEPLOY_SKIP_SERVE=1 skips them.
+if [ "${VGG_DEPLOY_SKIP_SERVE:-0}" != 1 ]; then
+    bash scripts/setup_serve_env.sh
+    VGG_DEPLOY_MAIN_PYTHON="$PWD/.venv/bin/python" .venv-serve/bin/python -m pytest --noconftest -p no:cacheprovider \
+        tests/test_triton_repo.py tests/test_serve_units.py tests/test_serve.py
+fi
 exec python -m pytest "$@"

@@ -11,8 +11,11 @@ from .data_cmd import digits
 from .export_cmd import export
 from .infer_cmd import infer
 from .info_cmd import info
+from .loadtest_cmd import loadtest
 from .quantize_cmd import quantize
 from .report_cmd import report
+from .serve_cmd import serve
+from .triton_repo_cmd import triton_repo
 
 __all__ = ["main"]
 
@@ -42,5 +45,5 @@ def main() -> None:
     """
 
 
-for command in (export, quantize, build_trt, infer, bench, report, digits, info):
+for command in (export, quantize, build_trt, infer, bench, report, triton_repo, serve, loadtest, digits, info):
     main.add_command(command)
