@@ -83,6 +83,9 @@ class LoadTestResult:
         }
 
 
+_METRICS_SETTLE_S = 3.0
+
+
 def split_url(url: str, protocol: str) -> tuple[str, str]:
     """('grpc', '127.0.0.1:8001') from 'grpc://127.0.0.1:8001', or from '127.0.0.1' and protocol 'grpc'."""
     parts = urlsplit(url if "://" in url else f"{protocol}://{url}")
@@ -164,12 +167,12 @@ def run_loadtest(spec: LoadTestSpec, *, command: tuple[str, ...] = ()) -> LoadTe
     deadline = time.monotonic() + spec.timeout_s
     _drive(module, address, model, input_name, output_name, shape, spec.warmup, min(spec.concurrency, max(spec.warmup, 1)),
            deadline, spec.seed)
-    before = _counters(metrics_url, model)
+    before = _settled_counters(metrics_url, model)
     start = time.perf_counter()
     latencies, errors, timed_out = _drive(module, address, model, input_name, output_name, shape, spec.requests,
                                           spec.concurrency, deadline, spec.seed + 1)
     wall = time.perf_counter() - start
-    after = _counters(metrics_url, model)
+    after = _settled_counters(metrics_url, model, at_least=None if before is None else before.requests + len(latencies))
     server = after - before if before is not None and after is not None else None
     return LoadTestResult(
         spec=spec, model=model, input_shape=shape,
@@ -185,6 +188,23 @@ def _counters(url: str, model: str) -> ModelCounters | None:
         return scrape_counters(url, model)
     except OSError:
         return None
+
+
+def _settled_counters(url: str, model: str, *, at_least: int | None = None,
+                      timeout_s: float = _METRICS_SETTLE_S) -> ModelCounters | None:
+    """The counters once they stop moving: Triton counts a request after its response is on its way, so a read
+    right after the last response can miss the last few (seen: 36 of 40)."""
+    deadline = time.monotonic() + timeout_s
+    last = _counters(url, model)
+    while last is not None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = _counters(url, model)
+        if now is None:
+            return last
+        if now == last and (at_least is None or now.requests >= at_least):
+            return now
+        last = now
+    return last
 
 
 def _drive(module: Any, address: str, model: str, input_name: str, output_name: str, shape: tuple[int, ...],
