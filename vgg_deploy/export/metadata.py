@@ -9,7 +9,9 @@ from typing import Any, Mapping
 from ..errors import VGGDeployError
 from ..models.config import VGGConfig
 
-__all__ = ["config_metadata", "read_metadata", "config_from_metadata", "set_metadata", "INPUT_NAME", "OUTPUT_NAME"]
+__all__ = [
+    "config_metadata", "read_metadata", "config_from_metadata", "set_metadata", "load_onnx", "INPUT_NAME", "OUTPUT_NAME",
+]
 
 INPUT_NAME, OUTPUT_NAME = "input", "logits"  # the graph's input and output in every vgg-deploy ONNX
 
@@ -30,6 +32,16 @@ def config_metadata(config: VGGConfig, *, precision: str, weights: str, **extra:
     return {key: json.dumps(value) for key, value in facts.items() if value is not None}
 
 
+def load_onnx(path: str | Path, *, weights: bool = False) -> Any:
+    """An onnx.ModelProto from a user's file (without external weights unless asked); one clear error if unreadable."""
+    import onnx
+
+    try:
+        return onnx.load(str(path), load_external_data=weights)
+    except Exception as exc:
+        raise VGGDeployError(f"{path}: not a readable ONNX file ({type(exc).__name__}: {exc})") from None
+
+
 def set_metadata(model: Any, props: dict[str, str]) -> None:
     """Replace/add metadata_props entries on an onnx.ModelProto."""
     existing = {p.key: p for p in model.metadata_props}
@@ -45,12 +57,7 @@ def read_metadata(model_or_path: Any) -> dict[str, Any]:
     """metadata_props as Python values, from a path (weights not loaded), an onnx.ModelProto, or a
     key -> text mapping such as ONNX Runtime's `custom_metadata_map`."""
     if isinstance(model_or_path, (str, Path)):
-        import onnx
-
-        try:
-            model_or_path = onnx.load(str(model_or_path), load_external_data=False)
-        except Exception as exc:
-            raise VGGDeployError(f"{model_or_path}: not a readable ONNX file ({type(exc).__name__}: {exc})") from None
+        model_or_path = load_onnx(model_or_path)
     pairs = model_or_path.items() if isinstance(model_or_path, Mapping) else \
         ((prop.key, prop.value) for prop in model_or_path.metadata_props)
     facts: dict[str, Any] = {}

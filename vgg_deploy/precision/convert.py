@@ -12,7 +12,7 @@ import numpy as np
 
 from ..artifacts import atomic_output
 from ..errors import ParityError, VGGDeployError
-from ..export.metadata import INPUT_NAME, config_from_metadata, read_metadata, set_metadata
+from ..export.metadata import INPUT_NAME, config_from_metadata, load_onnx, read_metadata, set_metadata
 from ..export.parity import Parity, compare_logits
 from .fp16 import convert_fp16
 from .int8 import DEFAULT_CALIBRATION_METHOD, QuantizeError, int8_scheme, quantize_int8
@@ -79,10 +79,7 @@ def convert_precision(
     import onnx
 
     onnx_path, output = Path(onnx_path), Path(output)
-    try:
-        source = onnx.load(str(onnx_path))
-    except Exception as exc:
-        raise VGGDeployError(f"{onnx_path}: not a readable ONNX file ({type(exc).__name__}: {exc})") from None
+    source = load_onnx(onnx_path, weights=True)
     source_facts = read_metadata(source)
     config = config_from_metadata(source_facts, source=str(onnx_path))
     if source_facts.get("precision", "fp32") != "fp32":

@@ -60,14 +60,9 @@ def served_model(path: str | os.PathLike[str]) -> ServedModel:
 
 
 def _onnx_facts(path: Path) -> ServedModel:
-    import onnx
+    from ..export.metadata import load_onnx, read_metadata
 
-    from ..export.metadata import read_metadata
-
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:
-        raise ServeError(f"{path}: not a readable ONNX file ({type(exc).__name__}: {exc})") from None
+    model = load_onnx(path)
     initializers = {t.name for t in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in initializers]
     outputs = list(model.graph.output)

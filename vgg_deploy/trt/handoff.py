@@ -58,15 +58,10 @@ def graph_precision(model: Any) -> str:
 
 def inspect_onnx(path: str | os.PathLike[str]) -> OnnxFacts:
     """Precision (vgg-deploy metadata, else the graph), I/O names, (C, H, W) and fixed batch of an ONNX file."""
-    import onnx
-
-    from ..export.metadata import read_metadata
+    from ..export.metadata import load_onnx, read_metadata
 
     path = Path(path)
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:
-        raise VGGDeployError(f"{path}: not a readable ONNX file ({type(exc).__name__}: {exc})") from None
+    model = load_onnx(path)
     initializers = {init.name for init in model.graph.initializer}
     inputs = [i for i in model.graph.input if i.name not in initializers]
     if len(inputs) != 1 or len(model.graph.output) < 1:

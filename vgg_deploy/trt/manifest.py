@@ -166,14 +166,12 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
 
 def onnx_fingerprint(path: str | os.PathLike[str]) -> OnnxFingerprint:
     """sha256 over the ONNX file and every external-data file it references, read without loading weights."""
-    import onnx
     from onnx.external_data_helper import ExternalDataInfo, uses_external_data
 
+    from ..export.metadata import load_onnx
+
     path = Path(path)
-    try:
-        model = onnx.load(str(path), load_external_data=False)
-    except Exception as exc:
-        raise VGGDeployError(f"{path}: not a readable ONNX file ({type(exc).__name__}: {exc})") from None
+    model = load_onnx(path)
     locations = sorted({ExternalDataInfo(t).location for t in _all_tensors(model) if uses_external_data(t)})
     digest = hashlib.sha256()
     digest.update(bytes.fromhex(file_sha256(path)))
