@@ -8,8 +8,7 @@ from typing import Any
 
 import click
 
-from ..precision.int8 import CALIBRATION_METHODS, DEFAULT_CALIBRATION_METHOD
-from .params import OUTPUT_FILE
+from .params import OUTPUT_FILE, conversion_options
 
 __all__ = ["build_trt"]
 
@@ -54,19 +53,7 @@ class SizeType(click.ParamType):
 @click.option("--precision", type=click.Choice(["fp32", "fp16", "int8"]), default=None,
               help="Engine precision. Default: the ONNX's. From an fp32 ONNX, fp16/int8 first make the FP16 / Q/DQ "
                    "ONNX next to the engine.")
-@click.option("--calib-data", default=None, metavar="PATH|digits|synthetic",
-              help="int8 from fp32: calibration images (as for `vgg-deploy quantize`); fp16: parity images.")
-@click.option("--calib-method", type=click.Choice(list(CALIBRATION_METHODS)), default=DEFAULT_CALIBRATION_METHOD,
-              show_default=True, help="int8 from fp32: how activation ranges are chosen.")
-@click.option("--calib-samples", type=click.IntRange(min=1), default=128, show_default=True,
-              help="int8 from fp32: calibration images (held-out parity images are taken on top).")
-@click.option("--calib-batch", type=click.IntRange(min=1), default=16, show_default=True,
-              help="int8 from fp32: calibration batch size.")
-@click.option("--min-top1-agreement", type=click.FloatRange(0, 1), default=None,
-              help="fp16/int8 from fp32: fail when held-out top-1 agreement with fp32 is below this.")
-@click.option("--min-cosine", type=click.FloatRange(-1, 1), default=None,
-              help="fp16/int8 from fp32: fail when the worst held-out cosine similarity is below this.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the calibration sampling and split.")
+@conversion_options
 @click.option("--batch", "profile", type=ProfileType(), default=None,
               help="Optimization profile MIN:OPT:MAX (or N). Default: 1:8:32, or the ONNX's fixed batch.")
 @click.option("--workspace", type=SizeType(), default=None,

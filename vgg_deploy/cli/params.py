@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, TypeVar
 
 import click
 
-__all__ = ["MODEL", "INPUT_SIZE", "BATCH", "WEIGHTS", "OUTPUT_FILE"]
+__all__ = ["MODEL", "INPUT_SIZE", "BATCH", "WEIGHTS", "OUTPUT_FILE", "conversion_options"]
 
 
 class ModelName(click.ParamType):
@@ -84,3 +84,34 @@ class OutputFile(click.ParamType):
 
 
 MODEL, INPUT_SIZE, BATCH, WEIGHTS, OUTPUT_FILE = ModelName(), InputSize(), Batch(), Weights(), OutputFile()
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def conversion_options(command: _F) -> _F:
+    """The calibration, held-out parity and gate options shared by `quantize` and `build-trt`."""
+    from ..precision.int8 import CALIBRATION_METHODS, DEFAULT_CALIBRATION_METHOD
+
+    options = [
+        click.option("--calib-data", default=None, metavar="PATH|digits|synthetic",
+                     help="Calibration images: an image folder (class sub-folders give labels), a .npy/.npz of "
+                          "(N,C,H,W) inputs, 'digits' (scikit-learn's, no download), or 'synthetic' (random; only if "
+                          "you mean it). Required for int8; for fp16 it is the parity data."),
+        click.option("--calib-method", type=click.Choice(list(CALIBRATION_METHODS)),
+                     default=DEFAULT_CALIBRATION_METHOD, show_default=True,
+                     help="int8: how activation ranges are chosen from the calibration data."),
+        click.option("--calib-samples", type=click.IntRange(min=1), default=128, show_default=True,
+                     help="int8: calibration images (held-out parity images are taken on top, from the same source)."),
+        click.option("--calib-batch", type=click.IntRange(min=1), default=16, show_default=True,
+                     help="int8: calibration batch size, independent of the model's batch."),
+        click.option("--min-top1-agreement", type=click.FloatRange(0, 1), default=None,
+                     help="Fail (exit 1, no file) when held-out top-1 agreement with fp32 is below this."),
+        click.option("--min-cosine", type=click.FloatRange(-1, 1), default=None,
+                     help="Fail (exit 1, no file) when the worst held-out cosine similarity is below this."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Seed of the calibration sampling and the held-out split."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..precision.int8 import CALIBRATION_METHODS, DEFAULT_CALIBRATION_METHOD
-from .params import OUTPUT_FILE
+from .params import OUTPUT_FILE, conversion_options
 
 __all__ = ["quantize"]
 
@@ -17,26 +16,12 @@ __all__ = ["quantize"]
 @click.option("--onnx", "onnx_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help="The fp32 ONNX from `vgg-deploy export` (its metadata gives the preprocessing).")
 @click.option("--precision", type=click.Choice(["int8", "fp16"]), required=True, help="The variant to make.")
-@click.option("--calib-data", default=None, metavar="PATH|digits|synthetic",
-              help="Calibration images: an image folder (class sub-folders give labels), a .npy/.npz of (N,C,H,W) "
-                   "inputs, 'digits' (scikit-learn's, no download), or 'synthetic' (random; only if you mean it). "
-                   "Required for int8; for fp16 it is the parity data.")
-@click.option("--calib-method", type=click.Choice(list(CALIBRATION_METHODS)), default=DEFAULT_CALIBRATION_METHOD,
-              show_default=True, help="How activation ranges are chosen from the calibration data.")
-@click.option("--calib-samples", type=click.IntRange(min=1), default=128, show_default=True,
-              help="Calibration images (held-out parity images are taken on top, from the same source).")
-@click.option("--calib-batch", type=click.IntRange(min=1), default=16, show_default=True,
-              help="Calibration batch size, independent of the model's batch.")
+@conversion_options
 @click.option("--target", type=click.Choice(["tensorrt", "cpu"]), default="tensorrt", show_default=True,
               help="int8 scheme: 'tensorrt' (signed symmetric, TensorRT's rules) or 'cpu' (fastest on ONNX Runtime's "
                    "CPU kernels: unsigned activations, needs VNNI).")
 @click.option("--keep-io-types/--no-keep-io-types", default=True, show_default=True,
               help="fp16: keep fp32 inputs and outputs.")
-@click.option("--min-top1-agreement", type=click.FloatRange(0, 1), default=None,
-              help="Fail (exit 1, no file) when held-out top-1 agreement with fp32 is below this.")
-@click.option("--min-cosine", type=click.FloatRange(-1, 1), default=None,
-              help="Fail (exit 1, no file) when the worst held-out cosine similarity is below this.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the sampling and the split.")
 @click.option("-o", "--output", type=OUTPUT_FILE, required=True, help="The ONNX file to write.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def quantize(
