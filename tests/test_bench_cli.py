@@ -25,7 +25,7 @@ def subprocess_run(tmp_path_factory):
     """One real run: each backend in its own worker process, with the machine-peak calibration."""
     out = tmp_path_factory.mktemp("bench")
     args = [*FAST, "--backends", "torch,ort,ort-int8-cpu,trt-fp16", "--batch-sizes", "2", "--calib-data", "synthetic",
-            "--calib-samples", "16", "--eval-samples", "24", "--out", str(out)]
+            "--calib-samples", "16", "--eval-samples", "24", "-o", str(out)]
     result = CliRunner().invoke(bench, args)
     assert result.exit_code == 0, result.output
     return out, result, json.loads((out / "report.json").read_text())
@@ -93,7 +93,7 @@ def test_a_backend_returning_nan_is_marked_failed(tmp_path, monkeypatch):
     monkeypatch.setitem(backends.BACKENDS, "fake-nan",
                         Backend("fake-nan", "custom", "checkpoint", "fp32", "test double", factory=_NaNRunner))
     result = CliRunner().invoke(bench, [*FAST, "--backends", "torch,fake-nan", "--batch-sizes", "1", "--eval-samples",
-                                        "16", "--in-process", "--no-peak", "--out", str(tmp_path)])
+                                        "16", "--in-process", "--no-peak", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "report.json").read_text())
     assert validate_report(report) == []
@@ -105,7 +105,7 @@ def test_a_backend_returning_nan_is_marked_failed(tmp_path, monkeypatch):
 
 
 def test_artifacts_are_cached_and_reused(tmp_path):
-    args = [*FAST, "--backends", "ort", "--batch-sizes", "1", "--in-process", "--no-peak", "--out", str(tmp_path)]
+    args = [*FAST, "--backends", "ort", "--batch-sizes", "1", "--in-process", "--no-peak", "-o", str(tmp_path)]
     first = CliRunner().invoke(bench, args)
     assert first.exit_code == 0, first.output
     onnx_file = tmp_path / "artifacts" / "vgg_tiny.onnx"
@@ -129,14 +129,14 @@ def test_artifacts_are_cached_and_reused(tmp_path):
     (["--model", "vgg_tiny", "--backends", "trt-int8"], 1, "no requested backend can run here: trt-int8: CUDA only"),
 ])
 def test_usage_and_user_errors_are_one_line(tmp_path, args, code, needle):
-    result = CliRunner().invoke(bench, [*args, "--out", str(tmp_path)])
+    result = CliRunner().invoke(bench, [*args, "-o", str(tmp_path)])
     assert result.exit_code == code, result.output
     assert needle in result.output and "Traceback" not in result.output
 
 
 def test_latency_budget_sweep_stops_at_the_first_batch_over_budget(tmp_path):
     result = CliRunner().invoke(bench, [*FAST, "--backends", "ort", "--batch-sizes", "1,2,4", "--latency-budget-ms",
-                                        "0.000001", "--eval-samples", "8", "--in-process", "--no-peak", "--out",
+                                        "0.000001", "--eval-samples", "8", "--in-process", "--no-peak", "-o",
                                         str(tmp_path)])
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "report.json").read_text())

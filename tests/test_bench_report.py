@@ -26,7 +26,7 @@ def bench_report(tmp_path_factory):
     out = tmp_path_factory.mktemp("report")
     args = ["--model", "vgg_tiny", "--backends", "torch,ort,torch-fp16", "--batch-sizes", "1,2", "--iterations", "3",
             "--warmup", "0", "--eval-samples", "8", "--latency-budget-ms", "1000", "--in-process", "--no-peak",
-            "--out", str(out)]
+            "-o", str(out)]
     result = CliRunner().invoke(bench, args)
     assert result.exit_code == 0, result.output
     return out, json.loads((out / "report.json").read_text())
@@ -89,7 +89,7 @@ def test_html_says_so_without_matplotlib(bench_report, tmp_path, monkeypatch):
 @pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="matplotlib not installed (extra: plot)")
 def test_report_command_rerenders_from_the_json(bench_report, tmp_path):
     out, report = bench_report
-    result = CliRunner().invoke(report_command, [str(out / "report.json"), "--out", str(tmp_path)])
+    result = CliRunner().invoke(report_command, [str(out / "report.json"), "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     for name in ("report.json", "report.md", "report.html", "chart.png", "latency.png"):
         assert (tmp_path / name).is_file(), name

@@ -45,7 +45,7 @@ def test_export_prints_path_size_and_parity(runner, tmp_path):
 
 def test_export_json(runner, tmp_path):
     out = tmp_path / "tiny.onnx"
-    result = runner.invoke(main, ["export", "--model", "vgg_tiny", "--batch", "2", "--json", "-o", str(out)])
+    result = runner.invoke(main, ["export", "--model", "vgg_tiny", "--fixed-batch", "2", "--json", "-o", str(out)])
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["path"] == str(out) and report["size_bytes"] == out.stat().st_size
@@ -55,7 +55,7 @@ def test_export_json(runner, tmp_path):
 @pytest.mark.parametrize("args, needle", [
     (["--model", "vgg17"], "unknown model 'vgg17'; choose one of"),
     (["--model", "vgg_tiny", "--input-size", "big"], "is not a size"),
-    (["--model", "vgg_tiny", "--batch", "0"], "use 'dynamic' or a batch size"),
+    (["--model", "vgg_tiny", "--fixed-batch", "0"], "use 'dynamic' or a batch size"),
     (["--model", "vgg_tiny", "--opset", "11"], "--opset"),
     (["--model", "vgg_tiny", "--weights", "nowhere.pth"], "file 'nowhere.pth' does not exist"),
 ])

@@ -218,14 +218,14 @@ def test_refuses_non_fp32_and_foreign_models(tmp_path, fp32_onnx):
 
 
 def test_cli_int8_needs_calibration_data(fp32_onnx, tmp_path):
-    result = CliRunner().invoke(main, ["quantize", "--onnx", str(fp32_onnx), "--precision", "int8",
+    result = CliRunner().invoke(main, ["quantize", str(fp32_onnx), "--precision", "int8",
                                        "-o", str(tmp_path / "q.onnx")])
     assert result.exit_code == 2 and "--calib-data" in result.output and not (tmp_path / "q.onnx").exists()
 
 
 def test_cli_synthetic_calibration_says_so(fp32_onnx, tmp_path):
     out = tmp_path / "q.onnx"
-    result = CliRunner().invoke(main, ["quantize", "--onnx", str(fp32_onnx), "--precision", "int8", "--calib-data",
+    result = CliRunner().invoke(main, ["quantize", str(fp32_onnx), "--precision", "int8", "--calib-data",
                                        "synthetic", "--calib-samples", "32", "--calib-method", "minmax", "--json",
                                        "-o", str(out)])
     assert result.exit_code == 0, result.output
@@ -238,6 +238,6 @@ def test_cli_synthetic_calibration_says_so(fp32_onnx, tmp_path):
 def test_cli_bad_calibration_data_names_the_file(fp32_onnx, tmp_path):
     bad = tmp_path / "wrong.npy"
     np.save(bad, np.zeros((4, 1, 8, 8), np.float32))
-    result = CliRunner().invoke(main, ["quantize", "--onnx", str(fp32_onnx), "--precision", "int8", "--calib-data",
+    result = CliRunner().invoke(main, ["quantize", str(fp32_onnx), "--precision", "int8", "--calib-data",
                                        str(bad), "-o", str(tmp_path / "q.onnx")])
     assert result.exit_code == 1 and str(bad) in result.output and "Traceback" not in result.output

@@ -235,7 +235,7 @@ def test_loadtest_command(server, tmp_path, protocol, url_of):
     group = _Group("vgg-deploy", commands=[loadtest])
     result = CliRunner().invoke(group, [
         "loadtest", url_of(server), "--protocol", protocol, "--concurrency", "4", "--requests", "40",
-        "--batch", "2", "--warmup", "4", "--metrics-url", server.metrics_url, "--timeout", "60", "-o", str(tmp_path),
+        "--batch-size", "2", "--warmup", "4", "--metrics-url", server.metrics_url, "--timeout", "60", "-o", str(tmp_path),
         "--json"])
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "loadtest.json").read_text())

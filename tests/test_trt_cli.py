@@ -74,20 +74,20 @@ def test_help_works_without_tensorrt_torch_or_onnx(command):
 
 def test_build_trt_without_tensorrt_is_one_line(runner, fp32_onnx, tmp_path, monkeypatch):
     install_fakes(monkeypatch, with_tensorrt=False)
-    result = runner.invoke(main, ["build-trt", "--onnx", str(fp32_onnx), "-o", str(tmp_path / "m.plan")])
+    result = runner.invoke(main, ["build-trt", str(fp32_onnx), "-o", str(tmp_path / "m.plan")])
     _one_line_error(result, "TensorRT is not installed", INSTALL, "NVIDIA GPU and driver")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_build_trt_without_gpu_is_one_line(runner, fp32_onnx, tmp_path, monkeypatch):
     install_fakes(monkeypatch, gpu=FakeGpu(device_error=35))
-    result = runner.invoke(main, ["build-trt", "--onnx", str(fp32_onnx), "-o", str(tmp_path / "m.plan")])
+    result = runner.invoke(main, ["build-trt", str(fp32_onnx), "-o", str(tmp_path / "m.plan")])
     _one_line_error(result, "no usable NVIDIA GPU or driver", "cudaErrorInsufficientDriver")
 
 
 @pytest.mark.parametrize("args, needle", [
-    (["--batch", "8:4:32"], "impossible: it needs 1 <= MIN <= OPT <= MAX"),
-    (["--batch", "1:2"], "not a batch profile"),
+    (["--profile", "8:4:32"], "impossible: it needs 1 <= MIN <= OPT <= MAX"),
+    (["--profile", "1:2"], "not a batch profile"),
     (["--workspace", "lots"], "not a size"),
     (["--opt-level", "6"], "--opt-level"),
     (["--precision", "int8"], "needs calibration images"),
@@ -96,7 +96,7 @@ def test_build_trt_without_gpu_is_one_line(runner, fp32_onnx, tmp_path, monkeypa
 ], ids=["min>opt", "two-numbers", "workspace", "opt-level", "int8-no-data", "compat", "lean"])
 def test_impossible_requests_are_usage_errors_before_tensorrt(runner, fp32_onnx, tmp_path, monkeypatch, args, needle):
     gpu = install_fakes(monkeypatch)
-    result = runner.invoke(main, ["build-trt", "--onnx", str(fp32_onnx), *args, "-o", str(tmp_path / "m.plan")])
+    result = runner.invoke(main, ["build-trt", str(fp32_onnx), *args, "-o", str(tmp_path / "m.plan")])
     assert result.exit_code == 2, result.output
     assert needle in result.output and "Traceback" not in result.output
     assert gpu.calls == []  # neither TensorRT nor CUDA was touched
@@ -106,9 +106,9 @@ def test_fixed_batch_conflict_and_engine_suffix_are_usage_errors(runner, tmp_pat
     gpu = install_fakes(monkeypatch)
     torch.manual_seed(0)
     fixed = export_onnx(create_model("vgg_tiny"), tmp_path / "b2.onnx", batch=2, verify=False).path
-    result = runner.invoke(main, ["build-trt", "--onnx", str(fixed), "--batch", "1:4:8", "-o", str(tmp_path / "m.plan")])
+    result = runner.invoke(main, ["build-trt", str(fixed), "--profile", "1:4:8", "-o", str(tmp_path / "m.plan")])
     assert result.exit_code == 2 and "fixed batch of 2" in result.output
-    result = runner.invoke(main, ["build-trt", "--onnx", str(fixed), "-o", str(tmp_path / "m.trt")])
+    result = runner.invoke(main, ["build-trt", str(fixed), "-o", str(tmp_path / "m.trt")])
     assert result.exit_code == 2 and ".plan or .engine suffix" in result.output
     assert gpu.calls == []
 
@@ -116,7 +116,7 @@ def test_fixed_batch_conflict_and_engine_suffix_are_usage_errors(runner, tmp_pat
 def test_build_trt_end_to_end_on_the_fake(runner, fp32_onnx, tmp_path, monkeypatch):
     install_fakes(monkeypatch)
     plan = tmp_path / "out" / "tiny.plan"
-    args = ["build-trt", "--onnx", str(fp32_onnx), "--batch", "1:2:4", "--workspace", "64M",
+    args = ["build-trt", str(fp32_onnx), "--profile", "1:2:4", "--workspace", "64M",
             "--timing-cache", str(tmp_path / "t.cache"), "-o", str(plan)]
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
@@ -134,7 +134,7 @@ def test_build_trt_end_to_end_on_the_fake(runner, fp32_onnx, tmp_path, monkeypat
 
 def test_same_cc_on_old_tensorrt_is_a_usage_error(runner, fp32_onnx, tmp_path, monkeypatch):
     install_fakes(monkeypatch, config=FakeTensorRTConfig(version="10.8.0.43"))
-    result = runner.invoke(main, ["build-trt", "--onnx", str(fp32_onnx), "--hardware-compat", "same-cc",
+    result = runner.invoke(main, ["build-trt", str(fp32_onnx), "--hardware-compat", "same-cc",
                                   "-o", str(tmp_path / "m.plan")])
     assert result.exit_code == 2 and "needs TensorRT >= 10.9" in result.output
 
@@ -144,7 +144,7 @@ def test_same_cc_on_old_tensorrt_is_a_usage_error(runner, fp32_onnx, tmp_path, m
 def test_infer_on_a_plan_without_tensorrt_is_one_line(runner, fp32_onnx, images, tmp_path, monkeypatch):
     install_fakes(monkeypatch)
     plan = tmp_path / "tiny.plan"
-    assert runner.invoke(main, ["build-trt", "--onnx", str(fp32_onnx), "-o", str(plan),
+    assert runner.invoke(main, ["build-trt", str(fp32_onnx), "-o", str(plan),
                                 "--timing-cache", str(tmp_path / "t.cache")]).exit_code == 0
     install_fakes(monkeypatch, with_tensorrt=False)
     _one_line_error(runner.invoke(main, ["infer", str(plan), str(images[0])]), "TensorRT is not installed", INSTALL)
@@ -155,7 +155,7 @@ def test_infer_on_a_plan_without_tensorrt_is_one_line(runner, fp32_onnx, images,
 def test_infer_on_a_plan_with_the_fake(runner, fp32_onnx, images, tmp_path, monkeypatch):
     install_fakes(monkeypatch)
     plan = tmp_path / "tiny.plan"
-    runner.invoke(main, ["build-trt", "--onnx", str(fp32_onnx), "-o", str(plan), "--timing-cache", str(tmp_path / "c")])
+    runner.invoke(main, ["build-trt", str(fp32_onnx), "-o", str(plan), "--timing-cache", str(tmp_path / "c")])
     result = runner.invoke(main, ["infer", str(plan), *map(str, images), "--top-k", "2", "--json"])
     assert result.exit_code == 0, result.output
     rows = json.loads(result.stdout)

@@ -167,7 +167,7 @@ def test_other_compute_capability_is_refused_naming_both_and_the_fix():
     assert not decision.ok
     reason = decision.reason
     assert "NVIDIA A100-SXM4-80GB (compute capability 8.0)" in reason and "NVIDIA L4 (compute capability 8.9)" in reason
-    assert "vgg-deploy build-trt --onnx models/vgg16.onnx --precision int8 --batch 1:8:32 -o m.plan --force" in reason
+    assert "vgg-deploy build-trt models/vgg16.onnx --precision int8 --profile 1:8:32 -o m.plan --force" in reason
     assert "--hardware-compat ampere+" in reason
     with pytest.raises(EngineCompatibilityError, match="cannot run on NVIDIA L4"):
         require_compatible(_manifest(), here, plan="m.plan")

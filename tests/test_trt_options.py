@@ -27,7 +27,7 @@ def test_profile_parsing(text, expected):
 def test_impossible_profiles_are_option_errors(text, needle):
     with pytest.raises(OptionError, match=needle) as info:
         parse_profile(text)
-    assert info.value.option == "--batch"
+    assert info.value.option == "--profile"
 
 
 def test_fixed_batch_onnx_forces_its_batch():
@@ -35,7 +35,7 @@ def test_fixed_batch_onnx_forces_its_batch():
     assert resolve_profile(Profile(1, 2, 3), None, onnx="m.onnx") == Profile(1, 2, 3)
     assert resolve_profile(None, 4, onnx="m.onnx") == Profile(4, 4, 4)
     assert resolve_profile(Profile(4, 4, 4), 4, onnx="m.onnx") == Profile(4, 4, 4)
-    with pytest.raises(OptionError, match=r"m.onnx has a fixed batch of 4, so --batch 1:8:32 cannot be built"):
+    with pytest.raises(OptionError, match=r"m.onnx has a fixed batch of 4, so --profile 1:8:32 cannot be built"):
         resolve_profile(Profile(1, 8, 32), 4, onnx="m.onnx")
 
 

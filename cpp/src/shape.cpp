@@ -56,7 +56,7 @@ std::string check_input_shape(const Shape& engine_shape, const Shape& profile_mi
         if (have_profile && (given[i] < profile_min[i] || given[i] > profile_max[i])) {
             why << (i == 0 ? "batch " : "dimension " + std::to_string(i) + " = ") << given[i]
                 << " is outside the engine's optimization profile [" << profile_min[i] << ", " << profile_max[i]
-                << "]; rebuild the engine with a wider range (vgg-deploy build-trt --batch MIN:OPT:MAX)";
+                << "]; rebuild the engine with a wider range (vgg-deploy build-trt --profile MIN:OPT:MAX)";
             return why.str();
         }
     }

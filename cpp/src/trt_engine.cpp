@@ -259,7 +259,7 @@ TrtEngine::TrtEngine(const std::string& plan_path) : impl_(std::make_unique<Impl
             ".\nLikely cause: it was built with another TensorRT version or on another GPU model (compute "
             "capability); engines are not portable. '" + plan_path + ".json', written by vgg-deploy build-trt, says "
             "which. This vgg_infer runs TensorRT " + m.info.tensorrt_version + " (headers) on " + m.info.device +
-            ".\nRebuild the engine on this machine: vgg-deploy build-trt --onnx model.onnx -o " + plan_path +
+            ".\nRebuild the engine on this machine: vgg-deploy build-trt model.onnx -o " + plan_path +
             "\n(A truncated or corrupted file fails the same way.)");
     }
 

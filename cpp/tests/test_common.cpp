@@ -409,7 +409,7 @@ TEST(shape_check_against_engine_and_profile) {
     CHECK_EQ(check_input_shape(engine, min, max, {8, 3, 32, 32}), std::string());
     const std::string too_big = check_input_shape(engine, min, max, {16, 3, 32, 32});
     CHECK(too_big.find("batch 16 is outside the engine's optimization profile [1, 8]") != std::string::npos);
-    CHECK(too_big.find("vgg-deploy build-trt --batch MIN:OPT:MAX") != std::string::npos);
+    CHECK(too_big.find("vgg-deploy build-trt --profile MIN:OPT:MAX") != std::string::npos);
     CHECK(check_input_shape(engine, min, max, {4, 1, 32, 32})
               .find("dimension 1 of the input is 1, the engine was built for 3") != std::string::npos);
     CHECK(check_input_shape(engine, min, max, {4, 3, 32}).find("(3 dimensions)") != std::string::npos);

@@ -129,7 +129,7 @@ TEST(a_foreign_engine_file_says_why_and_how_to_rebuild) {
     CHECK_CONTAINS(r.err, "TensorRT said: IRuntime::deserializeCudaEngine: Error Code 1");
     CHECK_CONTAINS(r.err, "another TensorRT version or on another GPU model");
     CHECK_CONTAINS(r.err, path_of("foreign.plan") + ".json");
-    CHECK_CONTAINS(r.err, "vgg-deploy build-trt --onnx model.onnx -o " + path_of("foreign.plan"));
+    CHECK_CONTAINS(r.err, "vgg-deploy build-trt model.onnx -o " + path_of("foreign.plan"));
     check_released(r);
 }
 

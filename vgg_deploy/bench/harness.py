@@ -46,6 +46,9 @@ class BenchOptions:
     calib_data: str | None = None
     calib_samples: int = 128
     calib_method: str = DEFAULT_CALIBRATION_METHOD
+    calib_batch: int = 16
+    min_top1: float | None = None  # gates on the INT8/FP16 variants made on the way (their backends fail below)
+    min_cosine: float | None = None
     eval_samples: int | None = None
     include_copies: bool = False
     cuda_graphs: bool = False
@@ -196,7 +199,8 @@ def _prepare_artifacts(ws: Workspace, runnable: list[Backend], inputs: Any, opti
             continue
         try:
             ws.ensure(backend.artifact, calibration=inputs.calibration, holdout=inputs.eval.images[:32],
-                      calib_method=options.calib_method, batch_sizes=batch_sizes,
+                      calib_method=options.calib_method, calib_batch=options.calib_batch,
+                      gates=(options.min_top1, options.min_cosine), batch_sizes=batch_sizes,
                       device=backend.runs_on(options.device), progress=progress)
         except VGGDeployError as exc:
             failed[backend.name] = f"could not make its {backend.artifact} artifact: {exc}"

@@ -117,7 +117,8 @@ class Workspace:
 
     # -- making artifacts ---------------------------------------------------------------------------------------
     def ensure(self, kind: str, *, calibration: Any = None, holdout: np.ndarray | None = None,
-               calib_method: str = DEFAULT_CALIBRATION_METHOD, batch_sizes: tuple[int, ...] = (1,), device: str = "cpu",
+               calib_method: str = DEFAULT_CALIBRATION_METHOD, calib_batch: int = 16,
+               gates: tuple[float | None, float | None] = (None, None), batch_sizes: tuple[int, ...] = (1,), device: str = "cpu",
                progress: Callable[[str], None] = lambda message: None) -> Path:
         """The artifact of `kind`, made (or reused from the work folder) when the user did not give it."""
         if kind in self.artifacts:
@@ -127,7 +128,7 @@ class Workspace:
         elif kind == "onnx-fp32":
             path = self._export(progress)
         elif kind in ONNX_KINDS:
-            path = self._convert(kind, calibration, holdout, calib_method, progress)
+            path = self._convert(kind, calibration, holdout, calib_method, calib_batch, gates, progress)
         elif kind in PLAN_SOURCES:
             path = self._build_engine(kind, batch_sizes, device, progress)
         else:
@@ -200,8 +201,8 @@ class Workspace:
         self._record(path, recipe, "onnx-fp32", reused)
         return path
 
-    def _convert(self, kind: str, calibration: Any, holdout: np.ndarray | None, method: str,
-                 progress: Callable[[str], None]) -> Path:
+    def _convert(self, kind: str, calibration: Any, holdout: np.ndarray | None, method: str, calib_batch: int,
+                 gates: tuple[float | None, float | None], progress: Callable[[str], None]) -> Path:
         from ..precision import convert_precision
 
         source = self.ensure("onnx-fp32", progress=progress)
@@ -214,7 +215,9 @@ class Workspace:
                 raise BenchError(f"{kind} must be made and needs calibration images: pass --calib-data "
                                  "PATH|digits|synthetic (or the INT8 ONNX itself)")
             recipe.update(calibration=calibration.describe(), calibration_indices=calibration.indices.tolist()[:4096],
-                          method=method)
+                          method=method, **({"calib_batch": calib_batch} if calib_batch != 16 else {}))
+        if gates != (None, None):  # a gated variant is remade (and checked) rather than reused unchecked
+            recipe["gates"] = list(gates)
         reused = self._cached(path, recipe)
         if not reused:
             if holdout is None or not len(holdout):
@@ -228,7 +231,8 @@ class Workspace:
                 calibration=None if calibration is None or precision != "int8" else calibration.images,
                 calibration_source=None if calibration is None else calibration.source,
                 synthetic=bool(calibration is not None and calibration.synthetic and precision == "int8"),
-                target=target or "tensorrt", method=method, progress=progress,
+                target=target or "tensorrt", method=method, calib_batch=calib_batch, min_top1=gates[0],
+                min_cosine=gates[1], progress=progress,
             )
         self._record(path, recipe, kind, reused)
         return path
@@ -240,8 +244,8 @@ class Workspace:
         precision = kind.removeprefix("plan-")
         path = self.work / f"{onnx_path.stem}.plan"
         profile = f"{min(batch_sizes)}:{max(batch_sizes)}:{max(batch_sizes)}"
-        command = [sys.executable, "-m", "vgg_deploy", "build-trt", "--onnx", str(onnx_path), "--precision", precision,
-                   "--batch", profile, "--device", device.split(":")[1] if ":" in device else "0", "-o", str(path)]
+        command = [sys.executable, "-m", "vgg_deploy", "build-trt", str(onnx_path), "--precision", precision,
+                   "--profile", profile, "--device", device, "-o", str(path)]
         progress(f"building the TensorRT {precision} engine {path.name} (profile {profile})")
         done = subprocess.run(command, capture_output=True, text=True)
         if done.returncode != 0:

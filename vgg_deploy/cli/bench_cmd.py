@@ -10,27 +10,9 @@ from typing import Any
 import click
 
 from ..errors import VGGDeployError
-from ..precision.int8 import CALIBRATION_METHODS, DEFAULT_CALIBRATION_METHOD
-from .params import INPUT_SIZE, MODEL, WEIGHTS
+from .params import DEVICE, INPUT_SIZE, MODEL, WEIGHTS, Command, IntList, conversion_options, output_option
 
 __all__ = ["bench"]
-
-
-class BatchSizes(click.ParamType):
-    """1,8,32"""
-
-    name = "N,N,..."
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, ...]:
-        if isinstance(value, tuple):
-            return value
-        try:
-            sizes = tuple(int(part) for part in str(value).split(",") if part.strip())
-        except ValueError:
-            sizes = ()
-        if not sizes or min(sizes) < 1:
-            self.fail(f"{value!r} is not a list of batch sizes; use e.g. 1,8,32", param, ctx)
-        return sizes
 
 
 class Duration(click.ParamType):
@@ -48,18 +30,8 @@ class Duration(click.ParamType):
         return float(match.group(1)) * self._UNITS[match.group(2) or ""]
 
 
-class Device(click.ParamType):
-    name = "cpu|cuda[:N]"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        text = str(value).lower()
-        if not re.fullmatch(r"cpu|cuda(:\d+)?", text):
-            self.fail(f"{value!r} is not a device; use cpu, cuda or cuda:N", param, ctx)
-        return text
-
-
-@click.command()
-@click.argument("model_files", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.command(cls=Command)
+@click.argument("models", metavar="[MODEL]...", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--model", "model_name", type=MODEL, default=None,
               help="A registered model (random weights unless --weights); its ONNX and variants are made on the way.")
 @click.option("--weights", type=WEIGHTS, default=None, help="Checkpoint for --model.")
@@ -68,49 +40,45 @@ class Device(click.ParamType):
               default=None, help="A folder of artifacts (.onnx variants, checkpoint, .plan) to compare.")
 @click.option("--backends", default=None, metavar="LIST",
               help="Comma-separated backends or groups (cpu, cuda, all) [default: cpu, or cuda with --device cuda].")
-@click.option("--batch-sizes", type=BatchSizes(), default=None,
+@click.option("--batch-sizes", type=IntList(), default=None,
               help="Batch sizes [default: 1,8; 1,2,...,64 with --latency-budget-ms].")
 @click.option("--duration", type=Duration(), default=None, help="Timed time per backend and batch size [default: 10s].")
 @click.option("--iterations", type=click.IntRange(min=1), default=None, help="Timed calls instead of --duration.")
 @click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True, help="Untimed calls first.")
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads [default: usable cores].")
-@click.option("--device", type=Device(), default="cpu", show_default=True,
+@click.option("--device", type=DEVICE, default="cpu", show_default=True,
               help="Where the PyTorch backends run; GPU backends need cuda.")
 @click.option("--data", default=None, metavar="PATH|digits|synthetic",
               help="Evaluation inputs (labels give accuracy) [default: digits for vgg_digits, else synthetic].")
-@click.option("--calib-data", default=None, metavar="PATH|digits|synthetic",
-              help="Calibration images for INT8 variants made on the way [default: --data; digits for vgg_digits].")
-@click.option("--calib-samples", type=click.IntRange(min=1), default=128, show_default=True)
-@click.option("--calib-method", type=click.Choice(list(CALIBRATION_METHODS)), default=DEFAULT_CALIBRATION_METHOD,
-              show_default=True)
+@conversion_options
 @click.option("--eval-samples", type=click.IntRange(min=1), default=None,
               help="Evaluation inputs [default: what ~0.2 TFLOP of reference work allows, 16 to 512].")
 @click.option("--include-copies", is_flag=True, help="GPU: time host->device and device->host copies too.")
 @click.option("--cuda-graphs", is_flag=True, help="GPU: replay CUDA graphs (torch, TensorRT).")
 @click.option("--latency-budget-ms", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Report per backend the highest-throughput batch whose p99 fits this budget.")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("out/bench"), show_default=True,
-              help="Report folder (artifacts made on the way are cached in OUT/artifacts unless --work).")
+@output_option(type=click.Path(file_okay=False, path_type=Path), required=False, default=Path("out/bench"),
+               show_default=True, old="--out",
+               help="Report folder (artifacts made on the way are cached in OUTPUT/artifacts unless --work).")
 @click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the artifacts made on the way and the worker logs [default: OUT].")
+              help="Folder for the artifacts made on the way and the worker logs [default: OUTPUT].")
 @click.option("--json", "as_json", is_flag=True, help="Print report.json on stdout instead of the tables.")
 @click.option("--in-process", is_flag=True, help="Run every backend in this process (memory figures then mix).")
 @click.option("--no-peak", is_flag=True, help="Skip the machine-peak calibration (a few seconds).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the weights, inputs and splits.")
-def bench(model_files: tuple[Path, ...], model_name: str | None, weights: str | None,
+def bench(models: tuple[Path, ...], model_name: str | None, weights: str | None,
           input_size: tuple[int, int] | None, artifacts_dir: Path | None, backends: str | None,
           batch_sizes: tuple[int, ...] | None, duration: float | None, iterations: int | None, warmup: int,
-          threads: int | None, device: str, data: str | None, calib_data: str | None, calib_samples: int,
-          calib_method: str, eval_samples: int | None, include_copies: bool, cuda_graphs: bool,
-          latency_budget_ms: float | None, out: Path, work: Path | None, as_json: bool, in_process: bool, no_peak: bool,
-          seed: int) -> None:
+          threads: int | None, device: str, data: str | None, calib_data: str | None, calib_method: str,
+          calib_samples: int, calib_batch: int, min_top1_agreement: float | None, min_cosine: float | None, seed: int,
+          eval_samples: int | None, include_copies: bool, cuda_graphs: bool, latency_budget_ms: float | None,
+          output: Path, work: Path | None, as_json: bool, in_process: bool, no_peak: bool) -> None:
     """Measure every backend at every batch size against the eager fp32 model on the same inputs.
 
     Per backend and batch size: images/s; latency median, p90, p99, max and IQR; peak memory (host, and GPU on
     CUDA); artifact size; speed-up over eager fp32 and fraction of the machine's own peak, both measured in the
     same run; parity (max abs diff, cosine, top-1 agreement, top-5 containment, NaN/Inf) and accuracy when the
-    data has labels. Missing artifacts (ONNX, FP16, INT8, engines) are made on the way and cached. Backends that
-    cannot run here are listed with the reason. Writes OUT/report.json, report.md, report.html and the charts.
+    data has labels. MODEL files (.onnx variants, checkpoint, .plan) are compared as given. Missing artifacts (ONNX, FP16, INT8, engines) are made on the way and cached. Backends that
+    cannot run here are listed with the reason. Writes OUTPUT/report.json, report.md, report.html and the charts.
 
     \b
     Examples:
@@ -125,7 +93,7 @@ def bench(model_files: tuple[Path, ...], model_name: str | None, weights: str | 
         raise click.UsageError("pass --duration or --iterations, not both")
     if weights is not None and model_name is None:
         raise click.UsageError("--weights needs --model NAME (or pass the checkpoint as a model file)")
-    files = tuple(model_files) + ((artifacts_dir,) if artifacts_dir else ())
+    files = tuple(models) + ((artifacts_dir,) if artifacts_dir else ())
     if model_name is None and not files:
         raise click.UsageError("nothing to benchmark: pass --model NAME, --artifacts DIR or model files")
 
@@ -135,15 +103,16 @@ def bench(model_files: tuple[Path, ...], model_name: str | None, weights: str | 
     options = BenchOptions(
         backends=backends or ("cuda" if device.startswith("cuda") else "cpu"), batch_sizes=batch_sizes,
         duration_s=duration, iterations=iterations, warmup=warmup, threads=threads, device=device, data=data,
-        calib_data=calib_data, calib_samples=calib_samples, calib_method=calib_method, eval_samples=eval_samples,
+        calib_data=calib_data, calib_samples=calib_samples, calib_method=calib_method, calib_batch=calib_batch,
+        min_top1=min_top1_agreement, min_cosine=min_cosine, eval_samples=eval_samples,
         include_copies=include_copies, cuda_graphs=cuda_graphs, latency_budget_ms=latency_budget_ms,
         in_process=in_process, measure_peak=not no_peak, seed=seed,
     )
     source = ModelSource(model=model_name, weights=weights, input_size=input_size, files=files, seed=seed)
     try:
-        report = run_bench(source, out=out, work=work, options=options, command=_command_line(click.get_current_context()),
+        report = run_bench(source, out=output, work=work, options=options, command=_command_line(click.get_current_context()),
                            progress=progress)
-        paths = write_reports(report, out, progress=progress)
+        paths = write_reports(report, output, progress=progress)
     except VGGDeployError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
@@ -162,13 +131,13 @@ def _command_line(ctx: click.Context) -> list[str]:
     words = ["vgg-deploy", ctx.info_name or "bench"]
     for param in ctx.command.params:
         name = param.name or ""
-        if ctx.get_parameter_source(name) != ParameterSource.COMMANDLINE:
+        if name not in ctx.params or ctx.get_parameter_source(name) != ParameterSource.COMMANDLINE:
             continue
         value = ctx.params[name]
         if isinstance(param, click.Argument):
             words.extend(str(v) for v in value)
         elif param.is_flag:  # type: ignore[attr-defined]
-            words.append(param.opts[0])
+            words.append(_long_name(param))
         else:
             if name == "duration":
                 text = f"{value:g}s"
@@ -176,5 +145,9 @@ def _command_line(ctx: click.Context) -> list[str]:
                 text = ("," if name == "batch_sizes" else "x").join(map(str, value))
             else:
                 text = str(value)
-            words += [param.opts[0], text]
+            words += [_long_name(param), text]
     return words
+
+
+def _long_name(param: click.Parameter) -> str:
+    return next((opt for opt in param.opts if opt.startswith("--")), param.opts[0])

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .params import OUTPUT_FILE, conversion_options
+from .params import CUDA_DEVICE, Command, conversion_options, deprecated_alias, model_argument, output_option
 
 __all__ = ["build_trt"]
 
@@ -47,15 +47,16 @@ class SizeType(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-@click.command("build-trt")
-@click.option("--onnx", "onnx_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="The ONNX to build: fp32 (from `vgg-deploy export`), or already FP16 / Q/DQ INT8.")
+@click.command("build-trt", cls=Command)
+@model_argument(old_option="--onnx")
 @click.option("--precision", type=click.Choice(["fp32", "fp16", "int8"]), default=None,
               help="Engine precision. Default: the ONNX's. From an fp32 ONNX, fp16/int8 first make the FP16 / Q/DQ "
                    "ONNX next to the engine.")
 @conversion_options
-@click.option("--batch", "profile", type=ProfileType(), default=None,
-              help="Optimization profile MIN:OPT:MAX (or N). Default: 1:8:32, or the ONNX's fixed batch.")
+@click.option("--profile", type=ProfileType(), default=None,
+              help="Optimization profile MIN:OPT:MAX batch sizes (N alone: N:N:N). Default: 1:8:32, or the ONNX's "
+                   "fixed batch.")
+@deprecated_alias("--batch", replaces="profile", new="--profile")
 @click.option("--workspace", type=SizeType(), default=None,
               help="Builder workspace limit, e.g. 4G or 512M. Default: TensorRT's (the GPU's memory).")
 @click.option("--opt-level", type=click.IntRange(0, 5), default=3, show_default=True,
@@ -69,29 +70,30 @@ class SizeType(click.ParamType):
               help="Let the engine run on later TensorRT releases (10.x engines also on 11.x).")
 @click.option("--embed-lean-runtime", is_flag=True,
               help="With --version-compatible: keep the lean runtime inside the plan (bigger, self-contained).")
-@click.option("--device", type=click.IntRange(min=0), default=0, show_default=True, help="CUDA device to build on.")
+@click.option("--device", type=CUDA_DEVICE, default="cuda", show_default=True, help="CUDA device to build on.")
 @click.option("--force", is_flag=True, help="Rebuild even when an engine with the same cache key exists.")
-@click.option("-o", "--output", type=OUTPUT_FILE, required=True, help="The engine to write (.plan or .engine).")
+@output_option(help="The engine to write (.plan or .engine).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def build_trt(
-    onnx_path: Path, precision: str | None, calib_data: str | None, calib_method: str, calib_samples: int,
+    model: Path, precision: str | None, calib_data: str | None, calib_method: str, calib_samples: int,
     calib_batch: int, min_top1_agreement: float | None, min_cosine: float | None, seed: int, profile: Any,
     workspace: int | None, opt_level: int, timing_cache: Path | None, hardware_compat: str, version_compatible: bool,
-    embed_lean_runtime: bool, device: int, force: bool, output: Path, as_json: bool,
+    embed_lean_runtime: bool, device: str, force: bool, output: Path, as_json: bool,
 ) -> None:
-    """Build a TensorRT engine (TensorRT 10.x or 11.x, strongly typed) from an ONNX file.
+    """Build a TensorRT engine (TensorRT 10.x or 11.x, strongly typed) from the ONNX file MODEL.
 
-    Precision comes from the graph: an FP16 or Q/DQ ONNX is built as it is; from an fp32 ONNX, --precision
-    fp16|int8 first makes that ONNX (int8 needs --calib-data) and keeps it next to the engine. Next to
-    MODEL.plan go MODEL.plan.json (the manifest: GPU, TensorRT, precision, profile, source hashes; checked
-    before the engine is loaded) and MODEL.plan.layers.json (each layer's precision). An engine with the same
+    MODEL is an fp32 ONNX (from `vgg-deploy export`), or one already FP16 / Q/DQ INT8. Precision comes from the
+    graph: an FP16 or Q/DQ ONNX is built as it is; from an fp32 ONNX, --precision fp16|int8 first makes that ONNX
+    (int8 needs --calib-data) and keeps it next to the engine. Next to X.plan go X.plan.json (the manifest: GPU,
+    TensorRT, precision, profile, source hashes; checked before the engine is loaded) and X.plan.layers.json
+    (each layer's precision). An engine with the same
     ONNX, options, TensorRT and GPU is reused; --force rebuilds.
 
     \b
     Examples:
-      vgg-deploy build-trt --onnx vgg16.onnx -o vgg16.plan
-      vgg-deploy build-trt --onnx vgg16.onnx --precision int8 --calib-data images/ --batch 1:16:64 -o vgg16.int8.plan
-      vgg-deploy build-trt --onnx vgg16.fp16.onnx --hardware-compat ampere+ --version-compatible -o vgg16.fp16.plan
+      vgg-deploy build-trt vgg16.onnx -o vgg16.plan
+      vgg-deploy build-trt vgg16.onnx --precision int8 --calib-data images/ --profile 1:16:64 -o vgg16.int8.plan
+      vgg-deploy build-trt vgg16.fp16.onnx --hardware-compat ampere+ --version-compatible -o vgg16.fp16.plan
     """
     from ..trt.build import plan_build, run_build
     from ..trt.environment import current_platform
@@ -105,11 +107,11 @@ def build_trt(
                                   calib_batch=calib_batch, seed=seed, min_top1=min_top1_agreement,
                                   min_cosine=min_cosine)
     try:  # everything decidable without TensorRT first: an impossible request is a usage error
-        build = plan_build(onnx_path, output, precision=precision, profile=profile, workspace_bytes=workspace,
+        build = plan_build(model, output, precision=precision, profile=profile, workspace_bytes=workspace,
                            opt_level=opt_level, hardware_compat=hardware_compat,
                            version_compatible=version_compatible, embed_lean_runtime=embed_lean_runtime,
                            settings=settings)
-        platform = current_platform(device)
+        platform = current_platform(int(device.partition(":")[2] or 0))
         report = run_build(build, platform=platform, force=force, timing_cache=timing_cache, progress=progress)
     except OptionError as exc:
         raise click.UsageError(str(exc)) from None
@@ -124,7 +126,7 @@ def build_trt(
                    "--force rebuilds")
         return
     if report.converted_onnx is not None:
-        click.echo(f"made {report.converted_onnx} ({manifest.precision}) from {onnx_path}")
+        click.echo(f"made {report.converted_onnx} ({manifest.precision}) from {model}")
     click.echo(f"wrote {report.plan} ({manifest.engine_size_bytes / 1e6:.1f} MB, {manifest.precision}, batch "
                f"{manifest.profile}) in {manifest.build_seconds:.1f} s on {where}")
     result = report.result

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import click
 
-from .params import BATCH, INPUT_SIZE, MODEL, OUTPUT_FILE, WEIGHTS
+from .params import BATCH, INPUT_SIZE, MODEL, WEIGHTS, Command, deprecated_alias, output_option
 
 __all__ = ["export"]
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--model", "model_name", type=MODEL, required=True,
               help="Registered model: vgg11/13/16/19[_bn], d2l_vgg11_fashion, vgg_tiny.")
 @click.option("--weights", type=WEIGHTS, default=None,
@@ -30,14 +30,16 @@ __all__ = ["export"]
 @click.option("--classifier-input", type=click.Choice(["avgpool", "flatten"]), default=None,
               help="7x7 adaptive average pool (torchvision) or a plain flatten (d2l). Default: the model's.")
 @click.option("--opset", type=click.IntRange(min=17), default=17, show_default=True, help="ONNX opset.")
-@click.option("--batch", type=BATCH, default="dynamic", show_default=True, help="'dynamic' or a fixed batch size.")
+@click.option("--fixed-batch", type=BATCH, default=None,
+              help="Bake this batch size into the ONNX. Default: a dynamic batch.")
+@deprecated_alias("--batch", replaces="fixed_batch", new="--fixed-batch")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random verification batches.")
-@click.option("-o", "--output", type=OUTPUT_FILE, required=True, help="The ONNX file to write.")
+@output_option(help="The ONNX file to write.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def export(
     model_name: str, weights: str | None, num_classes: int | None, in_channels: int | None,
     width_divisor: int | None, classifier_width: int | None, input_size: tuple[int, int] | None, classifier_input: str | None,
-    opset: int, batch: int | None, seed: int, output: Path, as_json: bool,
+    opset: int, fixed_batch: int | None, seed: int, output: Path, as_json: bool,
 ) -> None:
     """Export a VGG to ONNX, check it, and verify it against PyTorch with ONNX Runtime.
 
@@ -65,7 +67,7 @@ def export(
         weights=weights,
     )
     result = export_onnx(
-        model, output, opset=opset, batch=batch, weights=weights or "random", seed=seed, progress=progress
+        model, output, opset=opset, batch=fixed_batch, weights=weights or "random", seed=seed, progress=progress
     )
     total = time.perf_counter() - started
     if as_json:

@@ -9,6 +9,8 @@ from typing import Any
 
 import click
 
+from .params import model_argument
+
 __all__ = ["infer", "read_labels"]
 
 _MAX_LABELS_BYTES = 16 << 20
@@ -32,7 +34,7 @@ def read_labels(path: Path) -> tuple[str, ...]:
 
 
 @click.command()
-@click.argument("model", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@model_argument()
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True, help="Classes shown per image.")
 @click.option("--labels", "labels_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,

@@ -1,13 +1,174 @@
-"""Option types that validate on the option, so bad values are usage errors (exit 2) naming the option."""
+"""The CLI's shared vocabulary: option types that validate on the option (bad values are usage errors, exit 2,
+naming the option), the options several commands share (declared once here), and the mechanism that keeps old
+spellings working as hidden, deprecated aliases (one warning line on stderr each) until REMOVED_IN."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, Callable, Mapping, Sequence, TypeVar
 
 import click
+from click.core import ParameterSource
 
-__all__ = ["MODEL", "INPUT_SIZE", "BATCH", "WEIGHTS", "OUTPUT_FILE", "conversion_options"]
+__all__ = [
+    "MODEL", "INPUT_SIZE", "BATCH", "WEIGHTS", "OUTPUT_FILE", "MODEL_FILE", "CUDA_DEVICE", "DEVICE", "REMOVED_IN",
+    "IntList", "Device", "AliasedChoice", "Command", "DeprecatedAlias", "conversion_options", "deprecated_alias",
+    "deprecation_warning", "model_argument", "output_option", "parse_int_list",
+]
+
+# The release in which the deprecated spellings (CHANGELOG.md, "Renamed") stop working.
+REMOVED_IN = "0.3.0"
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def deprecation_warning(old: str, new: str) -> None:
+    """The one stderr line an old spelling prints."""
+    click.echo(f"Warning: {old} is deprecated and goes in vgg-deploy {REMOVED_IN}; use {new}", err=True)
+
+
+def parse_int_list(text: str) -> tuple[int, ...]:
+    """'1,8,32' -> (1, 8, 32): the one comma-list parser. ValueError when a part is not an integer."""
+    return tuple(int(part) for part in str(text).split(",") if part.strip())
+
+
+class IntList(click.ParamType):
+    """Comma-separated integers >= 1 (batch sizes); `none_word` (e.g. 'none') allows the empty list."""
+
+    def __init__(self, *, none_word: str | None = None, sort: bool = False) -> None:
+        self.none_word, self.sort = none_word, sort
+        self.name = "N,N,..." + (f"|{none_word}" if none_word else "")
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, ...]:
+        if isinstance(value, tuple):
+            return value
+        if self.none_word is not None and str(value).strip().lower() in (self.none_word, ""):
+            return ()
+        try:
+            sizes = parse_int_list(value)
+        except ValueError:
+            sizes = ()
+        if not sizes or min(sizes) < 1:
+            hint = f" (or '{self.none_word}')" if self.none_word else ""
+            self.fail(f"{value!r} is not a list of batch sizes >= 1; use e.g. 1,8,32{hint}", param, ctx)
+        return tuple(sorted(set(sizes))) if self.sort else sizes
+
+
+class Device(click.ParamType):
+    """cpu, cuda or cuda:N. `cuda_only` refuses cpu; `legacy_index` still takes the old bare integer N (= cuda:N)
+    with a deprecation line."""
+
+    def __init__(self, *, cuda_only: bool = False, legacy_index: bool = False) -> None:
+        self.cuda_only, self.legacy_index = cuda_only, legacy_index
+        self.name = "cuda|cuda:N" if cuda_only else "cpu|cuda|cuda:N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value).strip().lower()
+        if self.legacy_index and text.isdigit():
+            deprecation_warning(f"--device {text}", f"--device cuda:{text}")
+            text = f"cuda:{text}"
+        if not re.fullmatch(r"cpu|cuda(:\d+)?", text) or (self.cuda_only and text == "cpu"):
+            choices = "cuda or cuda:N" if self.cuda_only else "cpu, cuda or cuda:N"
+            self.fail(f"{value!r} is not a device here; use {choices}", param, ctx)
+        return text
+
+
+class AliasedChoice(click.Choice):
+    """A choice whose old value names still work (hidden from help) with a deprecation line."""
+
+    def __init__(self, choices: Sequence[str], *, aliases: Mapping[str, str]) -> None:
+        super().__init__(list(choices))
+        self.aliases = dict(aliases)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value in self.aliases:
+            new = self.aliases[value]
+            flag = param.opts[0] if isinstance(param, click.Option) else ""
+            deprecation_warning(f"{flag} {value}".strip(), f"{flag} {new}".strip())
+            value = new
+        return super().convert(value, param, ctx)
+
+
+class DeprecatedAlias(click.Option):
+    """The old spelling of another parameter of the same command: hidden, and folded into that parameter by
+    `Command` (which prints the deprecation line). `replaces` is the parameter's name, `new` how to write it."""
+
+    def __init__(self, param_decls: Sequence[str], *, replaces: str, new: str, **attrs: Any) -> None:
+        super().__init__(list(param_decls), hidden=True, default=None, metavar="VALUE", **attrs)
+        self.replaces, self.new = replaces, new
+
+    @property
+    def old(self) -> str:
+        return self.opts[0]
+
+
+def deprecated_alias(old: str, *, replaces: str, new: str) -> Callable[[_F], _F]:
+    """Keep `old` (e.g. '--onnx') working for the parameter named `replaces`; the command needs cls=Command."""
+    def decorate(command: _F) -> _F:
+        return click.option(old, "deprecated__" + replaces, cls=DeprecatedAlias, replaces=replaces,
+                            new=new)(command)  # type: ignore[return-value]
+    return decorate
+
+
+class Command(click.Command):
+    """A command that folds its DeprecatedAlias options into the parameters they replace (after validating the
+    value with that parameter's type), and checks the parameters a DeprecatedAlias made optional."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        by_name = {param.name: param for param in self.params}
+        for alias in [p for p in self.params if isinstance(p, DeprecatedAlias)]:
+            raw = ctx.params.pop(alias.name or "", None)
+            if raw is None:
+                continue
+            target = by_name[alias.replaces]
+            if ctx.get_parameter_source(alias.replaces) == ParameterSource.COMMANDLINE:
+                raise click.UsageError(f"{alias.old} is the old spelling of {alias.new}; give only {alias.new}", ctx)
+            deprecation_warning(alias.old, alias.new)
+            try:
+                ctx.params[alias.replaces] = target.type_cast_value(ctx, raw)
+            except click.BadParameter as exc:
+                exc.param, exc.param_hint = alias, alias.old
+                raise
+            ctx.set_parameter_source(alias.replaces, ParameterSource.COMMANDLINE)
+        for param in self.params:
+            if getattr(param, "required_with_alias", False) and ctx.params.get(param.name or "") is None:
+                raise click.MissingParameter(ctx=ctx, param=param)
+        return rest
+
+
+class _RequiredPositional(click.Argument):
+    """A positional argument that is required, but may come through its deprecated option instead (so click
+    must not insist on it; Command checks it once the alias is folded in)."""
+
+    required_with_alias = True
+
+
+MODEL_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def model_argument(*, old_option: str | None = None) -> Callable[[_F], _F]:
+    """The positional MODEL every command that reads one model file takes; `old_option` keeps a former
+    `--onnx FILE` spelling working (the command needs cls=Command)."""
+    def decorate(command: _F) -> _F:
+        if old_option is None:
+            return click.argument("model", metavar="MODEL", type=MODEL_FILE)(command)  # type: ignore[return-value]
+        command = deprecated_alias(old_option, replaces="model", new="MODEL (positional)")(command)
+        return click.argument("model", metavar="MODEL", type=MODEL_FILE, required=False,
+                              cls=_RequiredPositional)(command)  # type: ignore[return-value]
+    return decorate
+
+
+def output_option(*, help: str, type: click.ParamType | None = None, required: bool = True, default: Any = None,
+                  show_default: bool = False, old: str | None = None) -> Callable[[_F], _F]:
+    """-o/--output, where a command writes (a file or a folder); `old` keeps a former spelling (e.g. '--out')."""
+    def decorate(command: _F) -> _F:
+        if old is not None:
+            command = deprecated_alias(old, replaces="output", new="-o/--output")(command)
+        return click.option("-o", "--output", type=type or OUTPUT_FILE, required=required, default=default,
+                            show_default=show_default, help=help)(command)  # type: ignore[return-value]
+    return decorate
 
 
 class ModelName(click.ParamType):
@@ -41,9 +202,9 @@ class InputSize(click.ParamType):
 
 
 class Batch(click.ParamType):
-    """'dynamic' or a fixed batch size."""
+    """A fixed batch size N ('dynamic', the default, leaves the batch dynamic)."""
 
-    name = "dynamic|N"
+    name = "N"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int | None:
         if value is None or str(value).lower() == "dynamic":
@@ -84,20 +245,19 @@ class OutputFile(click.ParamType):
 
 
 MODEL, INPUT_SIZE, BATCH, WEIGHTS, OUTPUT_FILE = ModelName(), InputSize(), Batch(), Weights(), OutputFile()
-
-
-_F = TypeVar("_F", bound=Callable[..., Any])
+DEVICE, CUDA_DEVICE = Device(), Device(cuda_only=True, legacy_index=True)
 
 
 def conversion_options(command: _F) -> _F:
-    """The calibration, held-out parity and gate options shared by `quantize` and `build-trt`."""
+    """The calibration, held-out parity and gate options shared by `quantize`, `build-trt` and `bench`."""
     from ..precision.int8 import CALIBRATION_METHODS, DEFAULT_CALIBRATION_METHOD
 
     options = [
         click.option("--calib-data", default=None, metavar="PATH|digits|synthetic",
                      help="Calibration images: an image folder (class sub-folders give labels), a .npy/.npz of "
                           "(N,C,H,W) inputs, 'digits' (scikit-learn's, no download), or 'synthetic' (random; only if "
-                          "you mean it). Required for int8; for fp16 it is the parity data."),
+                          "you mean it). Required for int8; for fp16 it is the parity data. bench: default --data "
+                          "(digits for vgg_digits)."),
         click.option("--calib-method", type=click.Choice(list(CALIBRATION_METHODS)),
                      default=DEFAULT_CALIBRATION_METHOD, show_default=True,
                      help="int8: how activation ranges are chosen from the calibration data."),
@@ -110,7 +270,8 @@ def conversion_options(command: _F) -> _F:
         click.option("--min-cosine", type=click.FloatRange(-1, 1), default=None,
                      help="Fail (exit 1, no file) when the worst held-out cosine similarity is below this."),
         click.option("--seed", type=int, default=0, show_default=True,
-                     help="Seed of the calibration sampling and the held-out split."),
+                     help="Seed of the calibration sampling and the held-out split (bench: also of the random "
+                          "weights and inputs)."),
     ]
     for option in reversed(options):
         command = option(command)

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import click
 
-from .params import OUTPUT_FILE, conversion_options
+from .params import Command, conversion_options, model_argument, output_option
 
 __all__ = ["quantize"]
 
 
-@click.command()
-@click.option("--onnx", "onnx_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help="The fp32 ONNX from `vgg-deploy export` (its metadata gives the preprocessing).")
+@click.command(cls=Command)
+@model_argument(old_option="--onnx")
 @click.option("--precision", type=click.Choice(["int8", "fp16"]), required=True, help="The variant to make.")
 @conversion_options
 @click.option("--target", type=click.Choice(["tensorrt", "cpu"]), default="tensorrt", show_default=True,
@@ -22,14 +21,16 @@ __all__ = ["quantize"]
                    "CPU kernels: unsigned activations, needs VNNI).")
 @click.option("--keep-io-types/--no-keep-io-types", default=True, show_default=True,
               help="fp16: keep fp32 inputs and outputs.")
-@click.option("-o", "--output", type=OUTPUT_FILE, required=True, help="The ONNX file to write.")
+@output_option(help="The ONNX file to write.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def quantize(
-    onnx_path: Path, precision: str, calib_data: str | None, calib_method: str, calib_samples: int,
+    model: Path, precision: str, calib_data: str | None, calib_method: str, calib_samples: int,
     calib_batch: int, target: str, keep_io_types: bool, min_top1_agreement: float | None,
     min_cosine: float | None, seed: int, output: Path, as_json: bool,
 ) -> None:
-    """Make the FP16 or INT8 variant of an fp32 ONNX, and check it against fp32 on held-out samples.
+    """Make the FP16 or INT8 variant of the fp32 ONNX MODEL, and check it against fp32 on held-out samples.
+
+    MODEL is the fp32 ONNX from `vgg-deploy export` (its metadata gives the preprocessing).
 
     TensorRT 11 takes precision from the graph: FP16 from casts, INT8 from explicit Q/DQ nodes. INT8 is
     calibrated with ONNX Runtime on real images; the held-out parity images never overlap the calibration
@@ -37,9 +38,9 @@ def quantize(
 
     \b
     Examples:
-      vgg-deploy quantize --onnx vgg16.onnx --precision int8 --calib-data images/ -o vgg16.int8.onnx
-      vgg-deploy quantize --onnx vgg16.onnx --precision int8 --target cpu --calib-data images/ -o vgg16.cpu.int8.onnx
-      vgg-deploy quantize --onnx vgg16.onnx --precision fp16 -o vgg16.fp16.onnx
+      vgg-deploy quantize vgg16.onnx --precision int8 --calib-data images/ -o vgg16.int8.onnx
+      vgg-deploy quantize vgg16.onnx --precision int8 --target cpu --calib-data images/ -o vgg16.cpu.int8.onnx
+      vgg-deploy quantize vgg16.onnx --precision fp16 -o vgg16.fp16.onnx
     """
     from ..export import config_from_metadata, read_metadata
     from ..precision import conversion_inputs, convert_precision
@@ -52,11 +53,11 @@ def quantize(
             "INT8 needs calibration images: pass --calib-data PATH (image folder, .npy or .npz), 'digits', or "
             "'synthetic' to calibrate on random inputs on purpose (the result says so)"
         )
-    config = config_from_metadata(read_metadata(onnx_path), source=str(onnx_path))
+    config = config_from_metadata(read_metadata(model), source=str(model))
     inputs = conversion_inputs(config, precision=precision, calib_data=calib_data, calib_samples=calib_samples,
                                seed=seed, progress=progress)
     result = convert_precision(
-        onnx_path, output, precision=precision, holdout=inputs.holdout, holdout_note=inputs.holdout_note,
+        model, output, precision=precision, holdout=inputs.holdout, holdout_note=inputs.holdout_note,
         calibration=inputs.calibration, calibration_source=calib_data, synthetic=inputs.synthetic,
         classes=inputs.classes, target=target, method=calib_method, calib_batch=calib_batch,
         keep_io_types=keep_io_types, min_top1=min_top1_agreement, min_cosine=min_cosine, progress=progress,

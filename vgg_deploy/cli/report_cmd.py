@@ -7,27 +7,28 @@ from pathlib import Path
 import click
 
 from ..errors import VGGDeployError
+from .params import Command, output_option
 
 __all__ = ["report"]
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("report_json", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder for the rendered files [default: next to REPORT_JSON].")
-def report(report_json: Path, out: Path | None) -> None:
+@output_option(type=click.Path(file_okay=False, path_type=Path), required=False, old="--out",
+               help="Folder for the rendered files [default: next to REPORT_JSON].")
+def report(report_json: Path, output: Path | None) -> None:
     """Re-render report.md, report.html, chart.png and latency.png from REPORT_JSON (checked against the schema).
 
     \b
     Example:
-      vgg-deploy report bench-report/report.json --out /tmp/rendered
+      vgg-deploy report bench-report/report.json -o /tmp/rendered
     """
     from ..bench import load_report, write_reports
 
-    target = out or report_json.parent
+    target = output or report_json.parent
     try:
         data = load_report(report_json)
-        paths = write_reports(data, target, write_json=out is not None and out.resolve() != report_json.parent.resolve(),
+        paths = write_reports(data, target, write_json=output is not None and output.resolve() != report_json.parent.resolve(),
                               progress=lambda m: click.echo(f"[report] {m}", err=True))
     except VGGDeployError as exc:
         raise click.ClickException(str(exc)) from None

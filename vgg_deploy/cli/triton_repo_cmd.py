@@ -8,35 +8,17 @@ from typing import Any
 
 import click
 
-__all__ = ["triton_repo", "BatchList"]
+from .params import MODEL_FILE, IntList, output_option
 
-
-class BatchList(click.ParamType):
-    """'8,16' (batch sizes >= 1) or 'none'."""
-
-    name = "N,N,...|none"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> tuple[int, ...]:
-        if isinstance(value, tuple):
-            return value
-        if str(value).strip().lower() in ("none", ""):
-            return ()
-        try:
-            sizes = tuple(int(v) for v in str(value).split(","))
-        except ValueError:
-            sizes = (0,)
-        if min(sizes) < 1:
-            self.fail(f"{value!r}: use comma-separated batch sizes >= 1, e.g. 8,16 (or 'none')", param, ctx)
-        return tuple(sorted(set(sizes)))
+__all__ = ["triton_repo"]
 
 
 @click.command("triton-repo")
-@click.argument("model_files", metavar="MODEL_FILE...", nargs=-1, required=True,
-                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("models", metavar="MODEL...", nargs=-1, required=True, type=MODEL_FILE)
 @click.option("--name", default=None, help="Model name in the repository (one model file only). Default: the file's name.")
 @click.option("--max-batch", type=click.IntRange(min=1), default=32, show_default=True,
               help="max_batch_size; an engine's optimization profile must allow it.")
-@click.option("--preferred-batch", type=BatchList(), default="8,16", show_default=True,
+@click.option("--preferred-batch", type=IntList(none_word="none", sort=True), default="8,16", show_default=True,
               help="Dynamic batcher's preferred batch sizes, or 'none'.")
 @click.option("--max-queue-delay-us", type=click.IntRange(min=0), default=2000, show_default=True,
               help="How long the dynamic batcher may hold a request to form a larger batch.")
@@ -48,24 +30,29 @@ class BatchList(click.ParamType):
               help="Take the preferred batch sizes from a bench report's latency-budget section.")
 @click.option("--tensorrt-accelerator", type=click.Choice(["fp32", "fp16", "int8"]), default=None,
               help="ONNX on GPU: run it through ONNX Runtime's TensorRT execution accelerator at this precision.")
-@click.option("-o", "--output", "repo", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="The repository folder (created; existing models of the same name are replaced).")
+@output_option(type=click.Path(file_okay=False, path_type=Path),
+               help="The repository folder (created; existing models of the same name are replaced).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @click.pass_context
-def triton_repo(ctx: click.Context, model_files: tuple[Path, ...], name: str | None, max_batch: int,
+def triton_repo(ctx: click.Context, models: tuple[Path, ...], name: str | None, max_batch: int,
                 preferred_batch: tuple[int, ...], max_queue_delay_us: int, instances: int, kind: str,
-                labels_file: Path | None, from_report: Path | None, tensorrt_accelerator: str | None, repo: Path,
+                labels_file: Path | None, from_report: Path | None, tensorrt_accelerator: str | None, output: Path,
                 as_json: bool) -> None:
-    """Write config.pbtxt and 1/model.onnx or 1/model.plan per MODEL_FILE, validated with Triton's protobuf.
+    """Write config.pbtxt and 1/model.onnx or 1/model.plan per MODEL (.onnx or TensorRT engine), validated with Triton's protobuf.
 
     \b
     An engine (.plan) needs its manifest (X.plan.json): it gives the tensors, the batch profile and the GPU
     type the engine was built on, which is the GPU type that must serve it.
+
+    \b
+    Examples:
+      vgg-deploy triton-repo vgg16.int8.plan -o model_repository
+      vgg-deploy triton-repo vgg_digits.onnx --kind cpu --from-report out/bench/report.json -o model_repository
     """
     from ..serve.repository import read_labels, write_repository
     from ..serve.triton_config import TritonModelConfig
 
-    if name is not None and len(model_files) > 1:
+    if name is not None and len(models) > 1:
         raise click.UsageError("--name names a single model; with several model files each is named after its file")
     if from_report is not None:
         if ctx.get_parameter_source("preferred_batch") != click.core.ParameterSource.DEFAULT:
@@ -77,9 +64,9 @@ def triton_repo(ctx: click.Context, model_files: tuple[Path, ...], name: str | N
         tensorrt_accelerator=tensorrt_accelerator,
     )
     labels = read_labels(labels_file) if labels_file is not None else None
-    written = write_repository(model_files, repo, config=config, labels=labels)
+    written = write_repository(models, output, config=config, labels=labels)
     if as_json:
-        click.echo(json.dumps({"repository": str(repo), "models": [m.to_dict() for m in written]}, indent=2))
+        click.echo(json.dumps({"repository": str(output), "models": [m.to_dict() for m in written]}, indent=2))
         return
     for model in written:
         sizes = ",".join(map(str, model.preferred_batch)) or "none"

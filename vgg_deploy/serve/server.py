@@ -22,7 +22,7 @@ from .facts import ServeError
 
 __all__ = ["ServeOptions", "ServerInfo", "serve_model", "make_runner", "BACKENDS", "EXIT_TIMEOUT_S"]
 
-BACKENDS = ("auto", "ort", "openvino", "trt")
+BACKENDS = ("auto", "ort", "ov", "trt")  # the bench's backend names (families)
 EXIT_TIMEOUT_S = 5  # PyTriton's shutdown needs at least this to stop the stub processes cleanly
 _POLL_S = 0.5
 
@@ -73,7 +73,7 @@ def make_runner(path: Path, *, backend: str, threads: int | None = None) -> Any:
         raise ServeError(f"{path}: the {backend} backend runs .onnx files")
     if backend == "ort":
         return OnnxRuntimeRunner(path, threads=threads)
-    if backend == "openvino":
+    if backend == "ov":
         return OpenVINORunner(path, threads=threads)
     raise ServeError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
 

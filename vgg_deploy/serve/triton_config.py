@@ -83,18 +83,18 @@ def check_choices(model: ServedModel, config: TritonModelConfig) -> None:
         if low > 1:
             raise ServeError(f"{where}: the engine's optimization profile starts at batch {low} "
                              f"(profile {low}..{high}), but Triton sends batches from 1; rebuild it with "
-                             "`vgg-deploy build-trt --batch 1:OPT:MAX`")
+                             "`vgg-deploy build-trt --profile 1:OPT:MAX`")
         if high is not None and config.max_batch > high:
             raise ServeError(f"{where}: --max-batch {config.max_batch} is beyond the engine's optimization profile "
                              f"(batch {low}..{high}, from its manifest); use --max-batch {high} or less, or "
-                             f"rebuild the engine with a larger MAX (`vgg-deploy build-trt --batch 1:OPT:{config.max_batch}`)")
+                             f"rebuild the engine with a larger MAX (`vgg-deploy build-trt --profile 1:OPT:{config.max_batch}`)")
         if config.kind != "gpu":
             raise ServeError(f"{where}: a TensorRT engine runs only on a GPU; use --kind gpu")
         if config.tensorrt_accelerator:
             raise ServeError(f"{where}: the TensorRT accelerator is for ONNX models; an engine already is TensorRT")
     elif high is not None:
         raise ServeError(f"{where}: the ONNX has a fixed batch of {high}, but Triton's dynamic batcher sends any "
-                         "batch up to max_batch_size; export it with `vgg-deploy export ... --batch dynamic`")
+                         "batch up to max_batch_size; export it with `vgg-deploy export` without --fixed-batch")
     bad = [b for b in config.preferred_batch if not 1 <= b <= config.max_batch]
     if bad:
         raise ServeError(f"preferred batch size(s) {', '.join(map(str, bad))} outside 1..--max-batch {config.max_batch}")

@@ -46,8 +46,8 @@ class Compatibility:
 
 
 def rebuild_command(manifest: EngineManifest, plan: str | os.PathLike[str]) -> str:
-    return f"vgg-deploy build-trt --onnx {manifest.source_onnx.path} --precision {manifest.precision} " \
-           f"--batch {manifest.profile} -o {plan} --force"
+    return f"vgg-deploy build-trt {manifest.source_onnx.path} --precision {manifest.precision} " \
+           f"--profile {manifest.profile} -o {plan} --force"
 
 
 def check_compatibility(manifest: EngineManifest, here: Platform, *, plan: str | os.PathLike[str]) -> Compatibility:

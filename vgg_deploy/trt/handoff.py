@@ -88,7 +88,7 @@ def engine_precision(requested: str | None, facts: OnnxFacts) -> tuple[str, bool
         raise OptionError(
             f"{facts.path} was quantized with --target cpu (asymmetric uint8 activations), which TensorRT refuses "
             "(\"TensorRT only supports symmetric quantization\"); quantize the fp32 model with --target tensorrt, or "
-            "give build-trt the fp32 model and --precision int8", option="--onnx",
+            "give build-trt the fp32 model and --precision int8", option="MODEL",
         )
     if requested is None or requested == found:
         return found, False

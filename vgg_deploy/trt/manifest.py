@@ -144,7 +144,7 @@ def read_manifest(plan: str | os.PathLike[str]) -> EngineManifest:
     if not path.is_file():
         raise ManifestError(
             f"{plan}: no manifest {path.name} next to it, so the engine cannot be checked against this GPU and "
-            f"TensorRT before it is loaded; build it with `vgg-deploy build-trt --onnx MODEL.onnx -o {plan}`"
+            f"TensorRT before it is loaded; build it with `vgg-deploy build-trt MODEL.onnx -o {plan}`"
         )
     if path.stat().st_size > _MAX_MANIFEST_BYTES:
         raise ManifestError(f"{path}: {path.stat().st_size} bytes is far too large for an engine manifest")

@@ -47,7 +47,7 @@ class Profile:
         if not 1 <= self.min <= self.opt <= self.max:
             raise OptionError(
                 f"batch profile {self.min}:{self.opt}:{self.max} is impossible: "
-                "it needs 1 <= MIN <= OPT <= MAX", option="--batch",
+                "it needs 1 <= MIN <= OPT <= MAX", option="--profile",
             )
 
     def __str__(self) -> str:
@@ -112,7 +112,7 @@ def parse_profile(text: str) -> Profile:
         values *= 3
     if len(values) != 3:
         raise OptionError(f"{text!r} is not a batch profile; use MIN:OPT:MAX (e.g. 1:8:32) or N for a fixed batch",
-                          option="--batch")
+                          option="--profile")
     return Profile(*values)
 
 
@@ -123,8 +123,8 @@ def resolve_profile(requested: Profile | None, fixed_batch: int | None, *, onnx:
     forced = Profile(fixed_batch, fixed_batch, fixed_batch)
     if requested is not None and requested != forced:
         raise OptionError(
-            f"{onnx} has a fixed batch of {fixed_batch}, so --batch {requested} cannot be built; "
-            f"drop --batch (or pass --batch {fixed_batch}), or export with a dynamic batch", option="--batch",
+            f"{onnx} has a fixed batch of {fixed_batch}, so --profile {requested} cannot be built; "
+            f"drop --profile (or pass --profile {fixed_batch}), or export with a dynamic batch", option="--profile",
         )
     return forced
 
