@@ -16,4 +16,4 @@ cd "$(dirname "$0")/.."
 machine=${MACHINE:-cpu-2core-epyc-avx512vnni}
 vgg-deploy bench --model vgg16 --backends cpu --batch-sizes 1,8 --duration 10s --warmup 2 \
   --calib-data digits --calib-samples 32 --calib-method minmax --eval-samples 16 \
-  --work out/bench-vgg16 --out "benchmarks/results/$machine/bench-vgg16" "$@"
+  --work out/bench-vgg16 -o "benchmarks/results/$machine/bench-vgg16" "$@"

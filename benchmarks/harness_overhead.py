@@ -1,7 +1,7 @@
 """The harness' own overhead: its timed loop over OnnxRuntimeRunner.infer() against a bare InferenceSession.run()
 loop, on the same session, model and inputs, in the same run.
 
-    python benchmarks/harness_overhead.py [--model vgg16] [--batch 1] [--rounds 7] [--iterations 10] [--out FILE]
+    python benchmarks/harness_overhead.py [--model vgg16] [--batch-size 1] [--rounds 7] [--iterations 10] [-o FILE]
 
 Each round times both loops back to back, alternating which goes first, so drift in the machine's speed hits
 both alike. Reported: each loop's median per round, the per-round difference (harness - bare) / bare, its median
@@ -41,11 +41,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="vgg16")
     parser.add_argument("--work", type=Path, default=ROOT / "out" / "bench-overhead")
-    parser.add_argument("--batch", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("-o", "--output", type=Path, default=None)
     args = parser.parse_args()
 
     import torch
@@ -66,13 +66,13 @@ def main() -> None:
 
     rounds = []
     with OnnxRuntimeRunner(path, threads=threads) as runner:
-        batch = np.random.default_rng(0).standard_normal((args.batch, *runner.input_shape), dtype=np.float32)
+        batch = np.random.default_rng(0).standard_normal((args.batch_size, *runner.input_shape), dtype=np.float32)
         session = runner._session  # the runner's own session: only the harness code around it differs
         feed, output = {session.get_inputs()[0].name: batch}, session.get_outputs()[0].name
         for index in range(args.rounds):
             def harness() -> float:
                 m = timed_loop(lambda: runner.infer(batch), warmup=args.warmup, iterations=args.iterations,
-                               duration_s=None, batch_size=args.batch)
+                               duration_s=None, batch_size=args.batch_size)
                 return m.median
 
             def bare() -> float:
@@ -98,20 +98,20 @@ def main() -> None:
         "median_bare_ms": statistics.median(bare_medians),
     }
     within = abs(summary["median_difference"]) <= summary["bare_round_to_round_spread"]
-    print(f"\n{args.model}, batch {args.batch}, {args.rounds} rounds x {args.iterations} calls, {threads} threads")
+    print(f"\n{args.model}, batch {args.batch_size}, {args.rounds} rounds x {args.iterations} calls, {threads} threads")
     print(f"bare InferenceSession.run median {summary['median_bare_ms']:.3f} ms")
     print(f"harness - bare: median {summary['median_difference']:+.2%} ({summary['median_difference_us']:+.1f} us per call; "
           f"IQR {summary['difference_iqr']:.2%}, range {min(differences):+.2%} .. {max(differences):+.2%})")
     print(f"round-to-round spread of the bare loop: {summary['bare_round_to_round_spread']:.2%} -> overhead "
           f"{'within' if within else 'OUTSIDE'} the noise")
-    if args.out:
-        report = {"benchmark": "harness_overhead", "model": args.model, "batch": args.batch, "rounds": rounds,
+    if args.output:
+        report = {"benchmark": "harness_overhead", "model": args.model, "batch": args.batch_size, "rounds": rounds,
                   "summary": summary, "within_noise": within, "threads": threads,
                   "command": " ".join([Path(sys.executable).name, *sys.argv]),
                   "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "machine": environment_facts()}
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"wrote {args.out}")
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"wrote {args.output}")
 
 
 if __name__ == "__main__":

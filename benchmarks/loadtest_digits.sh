@@ -36,7 +36,7 @@ for _ in $(seq 240); do  # up to 120 s for Triton to start
 done
 grep -q "^serving vgg_digits" "$work/serve.log" || { echo "serve did not start" >&2; exit 1; }
 
-"$serve_cli" loadtest "127.0.0.1:${ports[0]}" --protocol http --concurrency 8 --requests 2000 --batch 1 \
+"$serve_cli" loadtest "127.0.0.1:${ports[0]}" --protocol http --concurrency 8 --requests 2000 --batch-size 1 \
   --metrics-url "http://127.0.0.1:${ports[2]}/metrics" --timeout 120 -o "$results/http"
-"$serve_cli" loadtest "127.0.0.1:${ports[1]}" --protocol grpc --concurrency 8 --requests 2000 --batch 1 \
+"$serve_cli" loadtest "127.0.0.1:${ports[1]}" --protocol grpc --concurrency 8 --requests 2000 --batch-size 1 \
   --metrics-url "http://127.0.0.1:${ports[2]}/metrics" --timeout 120 -o "$results/grpc"

@@ -1,7 +1,7 @@
 """VGG-16 on the CPU, one run, same machine: PyTorch eager fp32, ONNX Runtime fp32, and ONNX Runtime INT8
 with the TensorRT (signed symmetric) and CPU (unsigned activations) Q/DQ schemes, at batch 1 and 8.
 
-    python benchmarks/precision_cpu.py [--work DIR] [--iterations 10] [--out benchmarks/results/...json]
+    python benchmarks/precision_cpu.py [--work DIR] [--iterations 10] [-o benchmarks/results/...json]
 
 Calibration uses 32 images of scikit-learn's digits (real images, no download) with minmax ranges: the
 scheme, not the calibration method, decides the speed. Weights are random (speed only); INT8 parity is
@@ -40,13 +40,14 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=ROOT / "out" / "bench-precision")
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--batches", default="1,8")
-    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--batch-sizes", default="1,8")
+    parser.add_argument("-o", "--output", type=Path, default=None)
     args = parser.parse_args()
 
     import onnxruntime as ort
     import torch
 
+    from vgg_deploy.cli.params import parse_int_list
     from vgg_deploy.data import load_samples, split_holdout
     from vgg_deploy.environment import environment_facts
     from vgg_deploy.export import export_onnx
@@ -86,7 +87,7 @@ def main() -> None:
 
     rows = []
     with torch.inference_mode():
-        for batch_size in [int(b) for b in args.batches.split(",")]:
+        for batch_size in parse_int_list(args.batch_sizes):
             batch = np.random.default_rng(batch_size).standard_normal((batch_size, 3, 224, 224), dtype=np.float32)
             for name, run in runs.items():
                 log(f"timing {name} at batch {batch_size}")
@@ -112,10 +113,10 @@ def main() -> None:
     for r in rows:
         print(f"{r['backend']:<20} {r['batch']:>5} {r['median_ms']:>10.1f} {r['iqr_ms']:>8.1f} {r['images_per_s']:>8.1f} "
               f"{r['vs_ort_fp32']:>10.2f} {r['vs_eager']:>8.2f}")
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
-        print(f"\nwrote {args.out}")
+    if args.output:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(report, indent=2) + "\n")
+        print(f"\nwrote {args.output}")
 
 
 if __name__ == "__main__":

@@ -23,13 +23,13 @@ echo
 echo "== 3. precision variants (held-out parity against fp32)"
 [ -d "$out/digits_images" ] || vgg-deploy digits -o "$out/digits_images"
 for target in tensorrt cpu; do
-  vgg-deploy quantize --onnx "$out/vgg_digits.onnx" --precision int8 --target "$target" \
+  vgg-deploy quantize "$out/vgg_digits.onnx" --precision int8 --target "$target" \
     --calib-data "$out/digits_images" -o "$out/vgg_digits.int8.$target.onnx"
 done
-vgg-deploy quantize --onnx "$out/vgg_digits.onnx" --precision fp16 --calib-data "$out/digits_images" \
+vgg-deploy quantize "$out/vgg_digits.onnx" --precision fp16 --calib-data "$out/digits_images" \
   -o "$out/vgg_digits.fp16.onnx"
 echo
 echo "== 4. bench every CPU backend against eager fp32 on the held-out digits"
 vgg-deploy bench "$out/vgg_digits.pth" "$out/vgg_digits.onnx" "$out/vgg_digits.fp16.onnx" \
   "$out/vgg_digits.int8.tensorrt.onnx" "$out/vgg_digits.int8.cpu.onnx" \
-  --data "$out/digits_test.npz" --backends cpu --batch-sizes 1,32 --duration 1s --out "$out/bench-digits"
+  --data "$out/digits_test.npz" --backends cpu --batch-sizes 1,32 --duration 1s -o "$out/bench-digits"

@@ -47,11 +47,11 @@ step info 20 vgg-deploy info --json
 cp "$out/info.log" "$out/info.json" 2>/dev/null
 step gpu-tests 60 python -m pytest -m gpu -p no:cacheprovider -rs --junitxml="$out/gpu-tests.xml"
 step bench-gpu 100 vgg-deploy bench "${model[@]}" --device "$device" --backends "$gpu_backends" \
-  --batch-sizes "$sizes" "${timing[@]}" --data synthetic --eval-samples 16 --work "$out/work" --out "$out/bench-gpu"
+  --batch-sizes "$sizes" "${timing[@]}" --data synthetic --eval-samples 16 --work "$out/work" -o "$out/bench-gpu"
 step bench-gpu-copies 40 vgg-deploy bench "${model[@]}" --device "$device" --backends "$copy_backends" \
   --batch-sizes "$sizes" "${timing[@]}" --data synthetic --eval-samples 16 --include-copies --no-peak \
-  --work "$out/work" --out "$out/bench-gpu-copies"
+  --work "$out/work" -o "$out/bench-gpu-copies"
 step bench-ort-cpu 40 vgg-deploy bench "${model[@]}" --backends torch,ort --batch-sizes "$ort_sizes" \
-  "${timing[@]}" --data synthetic --eval-samples 16 --work "$out/work" --out "$out/bench-ort-cpu"
+  "${timing[@]}" --data synthetic --eval-samples 16 --work "$out/work" -o "$out/bench-ort-cpu"
 rm -rf "$out/work"  # the 0.5 GB of weights and ONNX made on the way: not results
 echo "results: $out (steps.txt, info.json, gpu-tests.xml, bench-*/report.{json,md,html})"

@@ -73,8 +73,8 @@ def _invoke(*args):
 
 def test_onnx_repository_is_valid_triton_config(tmp_path):
     tiny_onnx(tmp_path / "tiny.onnx")
-    result = _invoke(tmp_path / "tiny.onnx", "--name", "vgg_tiny", "--kind", "cpu", "--max-batch", "16",
-                     "--preferred-batch", "4,8", "--instances", "2", "-o", tmp_path / "repo")
+    result = _invoke(tmp_path / "tiny.onnx", "--name", "vgg_tiny", "--device", "cpu", "--max-batch", "16",
+                     "--preferred-batch-sizes", "4,8", "--instances", "2", "-o", tmp_path / "repo")
     assert result.exit_code == 0, result.output
     folder = tmp_path / "repo" / "vgg_tiny"
     assert (folder / "1" / "model.onnx").read_bytes() == (tmp_path / "tiny.onnx").read_bytes()
@@ -143,7 +143,7 @@ def test_preferred_batch_from_a_bench_report(tmp_path, monkeypatch):
     monkeypatch.setattr(report, "load_report", lambda path: {"budget": None})
     result = _invoke(tmp_path / "tiny.onnx", "--from-report", tmp_path / "report.json", "-o", tmp_path / "repo")
     assert result.exit_code == 1 and "latency-budget" in result.output
-    result = _invoke(tmp_path / "tiny.onnx", "--from-report", tmp_path / "report.json", "--preferred-batch", "4",
+    result = _invoke(tmp_path / "tiny.onnx", "--from-report", tmp_path / "report.json", "--preferred-batch-sizes", "4",
                      "-o", tmp_path / "repo")
     assert result.exit_code == 2 and "not both" in result.output
 
@@ -152,10 +152,10 @@ def test_preferred_batch_from_a_bench_report(tmp_path, monkeypatch):
     (lambda p: fake_plan(p / "m.plan", profile=(1, 8, 16)), ["--max-batch", "32"],
      "--max-batch 32 is beyond the engine's optimization profile (batch 1..16"),
     (lambda p: fake_plan(p / "m.plan", profile=(4, 8, 16)), ["--max-batch", "16"], "starts at batch 4"),
-    (lambda p: fake_plan(p / "m.plan"), ["--kind", "cpu"], "runs only on a GPU"),
+    (lambda p: fake_plan(p / "m.plan"), ["--device", "cpu"], "runs only on a GPU"),
     (lambda p: tiny_onnx(p / "m.onnx", batch=1), [], "fixed batch of 1"),
-    (lambda p: tiny_onnx(p / "m.onnx"), ["--preferred-batch", "8,64"], "preferred batch size(s) 64"),
-    (lambda p: tiny_onnx(p / "m.onnx"), ["--kind", "cpu", "--tensorrt-accelerator", "fp16"], "needs --kind gpu"),
+    (lambda p: tiny_onnx(p / "m.onnx"), ["--preferred-batch-sizes", "8,64"], "preferred batch size(s) 64"),
+    (lambda p: tiny_onnx(p / "m.onnx"), ["--device", "cpu", "--tensorrt-accelerator", "fp16"], "needs --device cuda"),
     (lambda p: tiny_onnx(p / "m.onnx", classes=3), ["--labels", "LABELS"], "10 labels for a model with 3 classes"),
 ])
 def test_refusals_are_one_line_with_the_reason(tmp_path, make, args, needle):
@@ -177,7 +177,7 @@ def test_plan_without_manifest_is_refused(tmp_path):
 
 def test_usage_errors(tmp_path):
     tiny_onnx(tmp_path / "a.onnx")
-    assert _invoke(tmp_path / "a.onnx", "--preferred-batch", "8,x", "-o", tmp_path / "r").exit_code == 2
+    assert _invoke(tmp_path / "a.onnx", "--preferred-batch-sizes", "8,x", "-o", tmp_path / "r").exit_code == 2
     assert _invoke(tmp_path / "a.onnx", tmp_path / "a.onnx", "--name", "x", "-o", tmp_path / "r").exit_code == 2
     assert _invoke(tmp_path / "a.onnx", "--max-batch", "0", "-o", tmp_path / "r").exit_code == 2
 

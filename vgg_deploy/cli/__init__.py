@@ -39,8 +39,8 @@ def main() -> None:
     Start with:
       vgg-deploy info                               what this machine has
       vgg-deploy export --model vgg16 -o vgg16.onnx export and verify against PyTorch
-      vgg-deploy quantize --onnx vgg16.onnx --precision int8 --calib-data IMAGES/ -o vgg16.int8.onnx
-      vgg-deploy build-trt --onnx vgg16.int8.onnx -o vgg16.int8.plan
+      vgg-deploy quantize vgg16.onnx --precision int8 --calib-data IMAGES/ -o vgg16.int8.onnx
+      vgg-deploy build-trt vgg16.int8.onnx -o vgg16.int8.plan
       vgg-deploy bench --model vgg16 --backends cpu --batch-sizes 1,8
     """
 

@@ -15,7 +15,8 @@ __all__ = ["loadtest"]
 
 @click.command(cls=Command)
 @click.argument("url")
-@click.option("--model", default=None, help="Model name. Default: the server's only model.")
+@click.option("--name", default=None, help="Model name on the server. Default: the server's only model.")
+@deprecated_alias("--model", replaces="name", new="--name")
 @click.option("--concurrency", type=click.IntRange(min=1, max=256), default=8, show_default=True,
               help="Clients sending requests at the same time.")
 @click.option("--requests", type=click.IntRange(min=1, max=1_000_000), default=400, show_default=True,
@@ -31,7 +32,7 @@ __all__ = ["loadtest"]
 @output_option(type=click.Path(file_okay=False, path_type=Path), required=False, old="--out",
                help="Write loadtest.json and loadtest.md into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
-def loadtest(url: str, model: str | None, concurrency: int, requests: int, batch_size: int, protocol: str, warmup: int,
+def loadtest(url: str, name: str | None, concurrency: int, requests: int, batch_size: int, protocol: str, warmup: int,
              metrics_url: str | None, timeout_s: float, output: Path | None, as_json: bool) -> None:
     """Load-test the Triton server at URL (HOST:PORT, http://HOST:PORT or grpc://HOST:PORT).
 
@@ -43,7 +44,7 @@ def loadtest(url: str, model: str | None, concurrency: int, requests: int, batch
     from ..artifacts import atomic_output
     from ..serve.loadtest import LoadTestSpec, render_markdown, run_loadtest
 
-    spec = LoadTestSpec(url=url, protocol=protocol, model=model, concurrency=concurrency, requests=requests,
+    spec = LoadTestSpec(url=url, protocol=protocol, model=name, concurrency=concurrency, requests=requests,
                         batch=batch_size, warmup=warmup, metrics_url=metrics_url, timeout_s=timeout_s)
     command = ("vgg-deploy", "loadtest", *sys.argv[2:]) if Path(sys.argv[0]).name in ("vgg-deploy", "__main__.py") else ()
     result = run_loadtest(spec, command=command)

@@ -59,17 +59,18 @@ class Device(click.ParamType):
     """cpu, cuda or cuda:N. `cuda_only` refuses cpu; `legacy_index` still takes the old bare integer N (= cuda:N)
     with a deprecation line."""
 
-    def __init__(self, *, cuda_only: bool = False, legacy_index: bool = False) -> None:
-        self.cuda_only, self.legacy_index = cuda_only, legacy_index
-        self.name = "cuda|cuda:N" if cuda_only else "cpu|cuda|cuda:N"
+    def __init__(self, *, cuda_only: bool = False, legacy_index: bool = False, index: bool = True) -> None:
+        self.cuda_only, self.legacy_index, self.index = cuda_only, legacy_index, index
+        self.name = ("cuda" if cuda_only else "cpu|cuda") + ("|cuda:N" if index else "")
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         text = str(value).strip().lower()
         if self.legacy_index and text.isdigit():
             deprecation_warning(f"--device {text}", f"--device cuda:{text}")
             text = f"cuda:{text}"
-        if not re.fullmatch(r"cpu|cuda(:\d+)?", text) or (self.cuda_only and text == "cpu"):
-            choices = "cuda or cuda:N" if self.cuda_only else "cpu, cuda or cuda:N"
+        if not re.fullmatch(r"cpu|cuda(:\d+)?", text) or (self.cuda_only and text == "cpu") \
+                or (not self.index and ":" in text):
+            choices = self.name.replace("|", ", ")
             self.fail(f"{value!r} is not a device here; use {choices}", param, ctx)
         return text
 
@@ -92,22 +93,25 @@ class AliasedChoice(click.Choice):
 
 class DeprecatedAlias(click.Option):
     """The old spelling of another parameter of the same command: hidden, and folded into that parameter by
-    `Command` (which prints the deprecation line). `replaces` is the parameter's name, `new` how to write it."""
+    `Command` (which prints the deprecation line). `replaces` is the parameter's name, `new` how to write it,
+    `values` old values that are spelled differently now (e.g. gpu -> cuda)."""
 
-    def __init__(self, param_decls: Sequence[str], *, replaces: str, new: str, **attrs: Any) -> None:
+    def __init__(self, param_decls: Sequence[str], *, replaces: str, new: str,
+                 values: Mapping[str, str] | None = None, **attrs: Any) -> None:
         super().__init__(list(param_decls), hidden=True, default=None, metavar="VALUE", **attrs)
-        self.replaces, self.new = replaces, new
+        self.replaces, self.new, self.values = replaces, new, dict(values or {})
 
     @property
     def old(self) -> str:
         return self.opts[0]
 
 
-def deprecated_alias(old: str, *, replaces: str, new: str) -> Callable[[_F], _F]:
+def deprecated_alias(old: str, *, replaces: str, new: str,
+                     values: Mapping[str, str] | None = None) -> Callable[[_F], _F]:
     """Keep `old` (e.g. '--onnx') working for the parameter named `replaces`; the command needs cls=Command."""
     def decorate(command: _F) -> _F:
-        return click.option(old, "deprecated__" + replaces, cls=DeprecatedAlias, replaces=replaces,
-                            new=new)(command)  # type: ignore[return-value]
+        return click.option(old, "deprecated__" + replaces, cls=DeprecatedAlias, replaces=replaces, new=new,
+                            values=values)(command)  # type: ignore[return-value]
     return decorate
 
 
@@ -127,7 +131,7 @@ class Command(click.Command):
                 raise click.UsageError(f"{alias.old} is the old spelling of {alias.new}; give only {alias.new}", ctx)
             deprecation_warning(alias.old, alias.new)
             try:
-                ctx.params[alias.replaces] = target.type_cast_value(ctx, raw)
+                ctx.params[alias.replaces] = target.type_cast_value(ctx, alias.values.get(raw, raw))
             except click.BadParameter as exc:
                 exc.param, exc.param_hint = alias, alias.old
                 raise

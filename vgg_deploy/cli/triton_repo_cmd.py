@@ -8,22 +8,25 @@ from typing import Any
 
 import click
 
-from .params import MODEL_FILE, IntList, output_option
+from .params import MODEL_FILE, Command, Device, IntList, deprecated_alias, output_option
 
 __all__ = ["triton_repo"]
 
 
-@click.command("triton-repo")
+@click.command("triton-repo", cls=Command)
 @click.argument("models", metavar="MODEL...", nargs=-1, required=True, type=MODEL_FILE)
 @click.option("--name", default=None, help="Model name in the repository (one model file only). Default: the file's name.")
 @click.option("--max-batch", type=click.IntRange(min=1), default=32, show_default=True,
               help="max_batch_size; an engine's optimization profile must allow it.")
-@click.option("--preferred-batch", type=IntList(none_word="none", sort=True), default="8,16", show_default=True,
+@click.option("--preferred-batch-sizes", type=IntList(none_word="none", sort=True), default="8,16", show_default=True,
               help="Dynamic batcher's preferred batch sizes, or 'none'.")
+@deprecated_alias("--preferred-batch", replaces="preferred_batch_sizes", new="--preferred-batch-sizes")
 @click.option("--max-queue-delay-us", type=click.IntRange(min=0), default=2000, show_default=True,
               help="How long the dynamic batcher may hold a request to form a larger batch.")
 @click.option("--instances", type=click.IntRange(min=1), default=1, show_default=True, help="Model instances per device.")
-@click.option("--kind", type=click.Choice(["gpu", "cpu"]), default="gpu", show_default=True, help="instance_group kind.")
+@click.option("--device", type=Device(index=False), default="cuda", show_default=True,
+              help="Where the model instances run (Triton's instance_group kind: KIND_GPU or KIND_CPU).")
+@deprecated_alias("--kind", replaces="device", new="--device cpu|cuda", values={"gpu": "cuda"})
 @click.option("--labels", "labels_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Class labels, one a line, for Triton's classification output. Default: the model's own.")
 @click.option("--from-report", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -35,7 +38,7 @@ __all__ = ["triton_repo"]
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @click.pass_context
 def triton_repo(ctx: click.Context, models: tuple[Path, ...], name: str | None, max_batch: int,
-                preferred_batch: tuple[int, ...], max_queue_delay_us: int, instances: int, kind: str,
+                preferred_batch_sizes: tuple[int, ...], max_queue_delay_us: int, instances: int, device: str,
                 labels_file: Path | None, from_report: Path | None, tensorrt_accelerator: str | None, output: Path,
                 as_json: bool) -> None:
     """Write config.pbtxt and 1/model.onnx or 1/model.plan per MODEL (.onnx or TensorRT engine), validated with Triton's protobuf.
@@ -47,7 +50,7 @@ def triton_repo(ctx: click.Context, models: tuple[Path, ...], name: str | None, 
     \b
     Examples:
       vgg-deploy triton-repo vgg16.int8.plan -o model_repository
-      vgg-deploy triton-repo vgg_digits.onnx --kind cpu --from-report out/bench/report.json -o model_repository
+      vgg-deploy triton-repo vgg_digits.onnx --device cpu --from-report out/bench/report.json -o model_repository
     """
     from ..serve.repository import read_labels, write_repository
     from ..serve.triton_config import TritonModelConfig
@@ -55,12 +58,12 @@ def triton_repo(ctx: click.Context, models: tuple[Path, ...], name: str | None, 
     if name is not None and len(models) > 1:
         raise click.UsageError("--name names a single model; with several model files each is named after its file")
     if from_report is not None:
-        if ctx.get_parameter_source("preferred_batch") != click.core.ParameterSource.DEFAULT:
-            raise click.UsageError("give --preferred-batch or --from-report, not both")
-        preferred_batch = _budget_batches(from_report, max_batch)
+        if ctx.get_parameter_source("preferred_batch_sizes") != click.core.ParameterSource.DEFAULT:
+            raise click.UsageError("give --preferred-batch-sizes or --from-report, not both")
+        preferred_batch_sizes = _budget_batches(from_report, max_batch)
     config = TritonModelConfig(
-        name=name or "", max_batch=max_batch, preferred_batch=tuple(b for b in preferred_batch),
-        max_queue_delay_us=max_queue_delay_us, instances=instances, kind=kind,
+        name=name or "", max_batch=max_batch, preferred_batch=preferred_batch_sizes,
+        max_queue_delay_us=max_queue_delay_us, instances=instances, kind="cpu" if device == "cpu" else "gpu",
         tensorrt_accelerator=tensorrt_accelerator,
     )
     labels = read_labels(labels_file) if labels_file is not None else None

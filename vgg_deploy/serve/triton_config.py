@@ -89,7 +89,7 @@ def check_choices(model: ServedModel, config: TritonModelConfig) -> None:
                              f"(batch {low}..{high}, from its manifest); use --max-batch {high} or less, or "
                              f"rebuild the engine with a larger MAX (`vgg-deploy build-trt --profile 1:OPT:{config.max_batch}`)")
         if config.kind != "gpu":
-            raise ServeError(f"{where}: a TensorRT engine runs only on a GPU; use --kind gpu")
+            raise ServeError(f"{where}: a TensorRT engine runs only on a GPU; use --device cuda")
         if config.tensorrt_accelerator:
             raise ServeError(f"{where}: the TensorRT accelerator is for ONNX models; an engine already is TensorRT")
     elif high is not None:
@@ -101,12 +101,12 @@ def check_choices(model: ServedModel, config: TritonModelConfig) -> None:
     if config.max_queue_delay_us < 0 or config.instances < 1:
         raise ServeError("--max-queue-delay-us must be >= 0 and --instances >= 1")
     if config.kind not in ("gpu", "cpu"):
-        raise ServeError(f"--kind must be gpu or cpu, got {config.kind!r}")
+        raise ServeError(f"the instance kind must be gpu or cpu, got {config.kind!r}")
     if config.tensorrt_accelerator:
         if config.tensorrt_accelerator not in ACCELERATOR_PRECISIONS:
             raise ServeError(f"TensorRT accelerator precision must be one of {', '.join(ACCELERATOR_PRECISIONS)}")
         if config.kind != "gpu":
-            raise ServeError("the TensorRT execution accelerator needs --kind gpu")
+            raise ServeError("the TensorRT execution accelerator needs --device cuda")
 
 
 def model_config_pb2() -> Any:
