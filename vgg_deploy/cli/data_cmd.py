@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from .params import Command, output_option
+
 __all__ = ["digits"]
 
 
@@ -24,9 +26,8 @@ class NewFolder(click.ParamType):
         return path
 
 
-@click.command()
-@click.option("-o", "--output", type=NewFolder(), required=True,
-              help="The folder to create, with one sub-folder per digit (0-9).")
+@click.command(cls=Command)
+@output_option(type=NewFolder(), help="The folder to create, with one sub-folder per digit (0-9).")
 @click.option("--limit", type=click.IntRange(min=1), default=None,
               help="Write only the first N of the 1,797 digits. Default: all.")
 def digits(output: Path, limit: int | None) -> None:

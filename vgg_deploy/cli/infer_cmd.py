@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from .params import model_argument
+from .params import Command, model_argument
 
 __all__ = ["infer", "read_labels"]
 
@@ -33,7 +33,7 @@ def read_labels(path: Path) -> tuple[str, ...]:
     return tuple(lines)
 
 
-@click.command()
+@click.command(cls=Command)
 @model_argument()
 @click.argument("images", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--top-k", type=click.IntRange(min=1), default=5, show_default=True, help="Classes shown per image.")

@@ -7,10 +7,12 @@ from typing import Any
 
 import click
 
+from .params import Command
+
 __all__ = ["info"]
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
 def info(as_json: bool) -> None:
     """Show Python, PyTorch, ONNX, ONNX Runtime (with providers), OpenVINO, TensorRT, cuda-python and GPUs."""

@@ -14,7 +14,7 @@ from click.core import ParameterSource
 __all__ = [
     "MODEL", "INPUT_SIZE", "BATCH", "WEIGHTS", "OUTPUT_FILE", "MODEL_FILE", "CUDA_DEVICE", "DEVICE", "REMOVED_IN",
     "IntList", "Device", "AliasedChoice", "Command", "DeprecatedAlias", "conversion_options", "deprecated_alias",
-    "deprecation_warning", "model_argument", "output_option", "parse_int_list",
+    "deprecated_spellings", "deprecation_warning", "model_argument", "output_option", "parse_int_list",
 ]
 
 # The release in which the deprecated spellings (CHANGELOG.md, "Renamed") stop working.
@@ -33,7 +33,14 @@ def parse_int_list(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in str(text).split(",") if part.strip())
 
 
-class IntList(click.ParamType):
+class _LowerMetavar(click.ParamType):
+    """Help shows the type's name as written (cpu|cuda, PATH|imagenet), not upper-cased."""
+
+    def get_metavar(self, *args: Any, **kwargs: Any) -> str | None:
+        return self.name
+
+
+class IntList(_LowerMetavar):
     """Comma-separated integers >= 1 (batch sizes); `none_word` (e.g. 'none') allows the empty list."""
 
     def __init__(self, *, none_word: str | None = None, sort: bool = False) -> None:
@@ -55,7 +62,7 @@ class IntList(click.ParamType):
         return tuple(sorted(set(sizes))) if self.sort else sizes
 
 
-class Device(click.ParamType):
+class Device(_LowerMetavar):
     """cpu, cuda or cuda:N. `cuda_only` refuses cpu; `legacy_index` still takes the old bare integer N (= cuda:N)
     with a deprecation line."""
 
@@ -70,7 +77,8 @@ class Device(click.ParamType):
             text = f"cuda:{text}"
         if not re.fullmatch(r"cpu|cuda(:\d+)?", text) or (self.cuda_only and text == "cpu") \
                 or (not self.index and ":" in text):
-            choices = self.name.replace("|", ", ")
+            *first, last = self.name.split("|")
+            choices = f"{', '.join(first)} or {last}"
             self.fail(f"{value!r} is not a device here; use {choices}", param, ctx)
         return text
 
@@ -133,7 +141,7 @@ class Command(click.Command):
             try:
                 ctx.params[alias.replaces] = target.type_cast_value(ctx, alias.values.get(raw, raw))
             except click.BadParameter as exc:
-                exc.param, exc.param_hint = alias, alias.old
+                exc.param, exc.param_hint = alias, f"'{alias.old}'"
                 raise
             ctx.set_parameter_source(alias.replaces, ParameterSource.COMMANDLINE)
         for param in self.params:
@@ -222,7 +230,7 @@ class Batch(click.ParamType):
         return batch
 
 
-class Weights(click.ParamType):
+class Weights(_LowerMetavar):
     """'imagenet' or an existing checkpoint file."""
 
     name = "PATH|imagenet"
@@ -280,3 +288,19 @@ def conversion_options(command: _F) -> _F:
     for option in reversed(options):
         command = option(command)
     return command
+
+
+def deprecated_spellings(command: click.Command) -> list[tuple[str, str]]:
+    """(old, new) for every old spelling `command` still accepts: hidden alias options, old choice values and
+    the old bare-integer --device; read from the click objects, so CHANGELOG.md and the tests cannot miss one."""
+    found: list[tuple[str, str]] = []
+    for param in command.params:
+        if isinstance(param, DeprecatedAlias):
+            found.append((param.old, param.new))
+            continue
+        flag = param.opts[0] if isinstance(param, click.Option) else (param.name or "")
+        if isinstance(param.type, AliasedChoice):
+            found.extend((f"{flag} {old}", f"{flag} {new}") for old, new in param.type.aliases.items())
+        if isinstance(param.type, Device) and param.type.legacy_index:
+            found.append((f"{flag} N", f"{flag} cuda:N"))
+    return found

@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 
 from ..serve.server import BACKENDS
-from .params import AliasedChoice, model_argument
+from .params import AliasedChoice, Command, model_argument
 
 __all__ = ["serve"]
 
 
-@click.command()
+@click.command(cls=Command)
 @model_argument()
 @click.option("--name", default=None, help="Model name on the server. Default: the file's name.")
 @click.option("--backend", type=AliasedChoice(BACKENDS, aliases={"openvino": "ov"}), default="auto", show_default=True,
