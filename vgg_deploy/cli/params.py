@@ -119,7 +119,7 @@ def deprecated_alias(old: str, *, replaces: str, new: str,
     """Keep `old` (e.g. '--onnx') working for the parameter named `replaces`; the command needs cls=Command."""
     def decorate(command: _F) -> _F:
         return click.option(old, "deprecated__" + replaces, cls=DeprecatedAlias, replaces=replaces, new=new,
-                            values=values)(command)  # type: ignore[return-value]
+                            values=values)(command)
     return decorate
 
 
@@ -165,10 +165,10 @@ def model_argument(*, old_option: str | None = None) -> Callable[[_F], _F]:
     `--onnx FILE` spelling working (the command needs cls=Command)."""
     def decorate(command: _F) -> _F:
         if old_option is None:
-            return click.argument("model", metavar="MODEL", type=MODEL_FILE)(command)  # type: ignore[return-value]
+            return click.argument("model", metavar="MODEL", type=MODEL_FILE)(command)
         command = deprecated_alias(old_option, replaces="model", new="MODEL (positional)")(command)
         return click.argument("model", metavar="MODEL", type=MODEL_FILE, required=False,
-                              cls=_RequiredPositional)(command)  # type: ignore[return-value]
+                              cls=_RequiredPositional)(command)
     return decorate
 
 
@@ -179,7 +179,7 @@ def output_option(*, help: str, type: click.ParamType | None = None, required: b
         if old is not None:
             command = deprecated_alias(old, replaces="output", new="-o/--output")(command)
         return click.option("-o", "--output", type=type or OUTPUT_FILE, required=required, default=default,
-                            show_default=show_default, help=help)(command)  # type: ignore[return-value]
+                            show_default=show_default, help=help)(command)
     return decorate
 
 
