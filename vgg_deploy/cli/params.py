@@ -184,7 +184,9 @@ def output_option(*, help: str, type: click.ParamType | None = None, required: b
 
 
 class ModelName(click.ParamType):
-    name = "MODEL"
+    """A registered model name (vgg16, vgg_tiny...); NAME, since MODEL is the positional model file."""
+
+    name = "NAME"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
         from ..models import UnknownModelError, model_config
