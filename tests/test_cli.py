@@ -24,7 +24,7 @@ def runner():
 def test_help_and_version(runner, args):
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
-    assert ("--model MODEL" in result.output) == (args[0] == "export")
+    assert ("--model NAME" in result.output) == (args[0] == "export")
 
 
 def test_help_does_not_import_torch():
