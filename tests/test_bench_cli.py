@@ -157,3 +157,14 @@ def test_help_imports_no_backend():
             "print(sorted(m for m in ('torch', 'onnxruntime', 'openvino', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "--latency-budget-ms" in out and out.strip().endswith("[]")
+
+
+def test_conversion_gates_apply_to_variants_made_on_the_way(tmp_path):
+    """bench shares quantize's gates: an INT8 variant below --min-cosine is not measured, and says why."""
+    result = CliRunner().invoke(bench, [*FAST, "--backends", "ort,ort-int8-cpu", "--batch-sizes", "1", "--calib-data",
+                                        "synthetic", "--calib-samples", "16", "--calib-batch", "4", "--min-cosine", "1",
+                                        "--eval-samples", "8", "--in-process", "--no-peak", "-o", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    rows = {r["backend"]: r for r in json.loads((tmp_path / "report.json").read_text())["results"]}
+    assert rows["ort"]["status"] == "ok"
+    assert rows["ort-int8-cpu"]["status"] == "failed" and "(min 1.0)" in rows["ort-int8-cpu"]["reason"]
