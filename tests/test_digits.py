@@ -5,24 +5,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from vgg_deploy.data import load_samples
-from vgg_deploy.export import export_onnx
-from vgg_deploy.models import create_model
 from vgg_deploy.precision import convert_precision, onnx_logits
-from vgg_deploy.train import accuracy, train_classifier
+from vgg_deploy.train import accuracy
 
 pytest.importorskip("sklearn", reason="the digits data set comes with scikit-learn (extra: demo)")
 
 
 @pytest.fixture(scope="module")
-def digits_fp32(tmp_path_factory):
-    model = create_model("vgg_digits")
-    samples = load_samples("digits", model.config, show_progress=False)
-    order = np.random.default_rng(0).permutation(len(samples))
-    train, test = samples.subset(order[:1437]), samples.subset(order[1437:])  # 80/20, seeded
-    train_classifier(model, train.images, train.labels, seed=0)
-    path = export_onnx(model, tmp_path_factory.mktemp("digits") / "digits.onnx", weights="trained on digits").path
-    return path, train, test
+def digits_fp32(trained_digits):
+    return trained_digits.onnx, trained_digits.train, trained_digits.test
 
 
 @pytest.mark.parametrize("precision, target", [("int8", "tensorrt"), ("int8", "cpu"), ("fp16", None)])

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["VGGDeployError", "ConfigError", "CheckpointError", "ExportError", "ParityError", "MissingDependencyError"]
+__all__ = ["first_line", "VGGDeployError", "ConfigError", "CheckpointError", "ExportError", "ParityError", "MissingDependencyError"]
 
 
 class VGGDeployError(Exception):
@@ -27,3 +27,14 @@ class ParityError(VGGDeployError):
 
 class MissingDependencyError(VGGDeployError):
     """An optional package is not installed."""
+
+
+def first_line(error: BaseException | str, *, limit: int = 300, default: str | None = None) -> str:
+    """The first non-empty line of an exception's message (or of a text), at most `limit` characters, for one-line
+    error reports. An empty message gives `default`, else the exception's type name (never an IndexError)."""
+    lines = str(error).strip().splitlines()
+    if lines:
+        return lines[0][:limit]
+    if default is not None:
+        return default
+    return type(error).__name__ if isinstance(error, BaseException) else ""

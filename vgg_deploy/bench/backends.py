@@ -16,7 +16,7 @@ from ..runtime.base import BaseRunner
 
 __all__ = [
     "Backend", "BACKENDS", "BackendContext", "BenchError", "resolve_backends", "unavailable_reason", "make_runner",
-    "register_backend", "GROUPS",
+    "register_backend", "backend_for_spec", "spec_fields", "device_index", "GROUPS",
 ]
 
 TRT_HINT = "TensorRT not installed: pip install 'vgg-deploy[trt]' (needs an NVIDIA GPU and driver)"
@@ -43,7 +43,9 @@ class Backend:
     device: str = "bench"
     cuda_only: bool = False
     options: tuple[tuple[str, Any], ...] = ()
-    factory: Callable[[dict[str, Any]], BaseRunner] | None = None  # custom backends (and test doubles)
+    # Custom backends: "package.module:Class", called with the worker spec to make the runner. A path, not an
+    # object, because each backend runs in a fresh worker process that must import it by itself.
+    factory: str | None = None
 
     def option(self, key: str, default: Any = None) -> Any:
         return dict(self.options).get(key, default)
@@ -94,10 +96,50 @@ GROUPS = {
 
 
 def register_backend(backend: Backend) -> None:
-    """Add a backend (e.g. one with its own `factory`) to the registry, under a name not yet taken."""
+    """Add a backend to the registry, under a name not yet taken. A custom one names its runner class by an
+    importable "package.module:Class" `factory` (the class takes the worker spec); it is imported here once, so
+    a wrong path fails now rather than in every worker."""
     if backend.name in BACKENDS or backend.name in GROUPS:
         raise ValueError(f"backend name {backend.name!r} is taken")
+    if backend.factory is not None:
+        load_factory(backend.factory)
     BACKENDS[backend.name] = backend
+
+
+def load_factory(path: str) -> Callable[[dict[str, Any]], BaseRunner]:
+    """The class (or function) that "package.module:Name" names; ValueError saying why it cannot be imported."""
+    import importlib
+
+    module_name, _, attribute = path.partition(":") if isinstance(path, str) else ("", "", "")
+    if not module_name or not attribute:
+        raise ValueError(f"backend factory {path!r} must be an importable \"package.module:Class\" path")
+    try:
+        found = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(f"backend factory {path!r} cannot be imported ({type(exc).__name__}: {exc}); it must be "
+                         "importable in a fresh Python (installed, or on PYTHONPATH)") from None
+    if not callable(found):
+        raise ValueError(f"backend factory {path!r} is not a class or function")
+    return found  # type: ignore[no-any-return]
+
+
+def spec_fields(backend: Backend) -> dict[str, Any] | None:
+    """What a worker needs to rebuild a custom backend it cannot find in its own (fresh) registry."""
+    if backend.factory is None:
+        return None
+    return {"name": backend.name, "family": backend.family, "artifact": backend.artifact, "compute": backend.compute,
+            "label": backend.label, "device": backend.device, "cuda_only": backend.cuda_only,
+            "options": [list(item) for item in backend.options], "factory": backend.factory}
+
+
+def backend_for_spec(spec: dict[str, Any]) -> Backend:
+    """The backend a worker spec names: a built-in one, or the custom one the spec describes."""
+    fields = spec.get("custom_backend")
+    if fields is not None:
+        return Backend(**{**fields, "options": tuple(tuple(item) for item in fields["options"])})
+    if spec["backend"] not in BACKENDS:
+        raise BenchError(f"unknown backend {spec['backend']!r}")
+    return BACKENDS[spec["backend"]]
 
 
 def resolve_backends(text: str, *, device: str = "cpu") -> list[Backend]:
@@ -219,7 +261,11 @@ def _trt_reason(backend: Backend, context: BackendContext) -> str | None:
 def make_runner(backend: Backend, spec: dict[str, Any]) -> BaseRunner:
     """The (inactive) runner for one worker spec: artifact path, device, threads, model name and input size."""
     if backend.factory is not None:
-        return backend.factory(spec)
+        try:
+            factory = load_factory(backend.factory)
+        except ValueError as exc:
+            raise BenchError(str(exc)) from None
+        return factory(spec)
     threads = spec.get("threads")
     if backend.family == "torch":
         from ..runtime import TorchRunner
@@ -243,7 +289,7 @@ def make_runner(backend: Backend, spec: dict[str, Any]) -> BaseRunner:
         accepted = inspect.signature(TensorRTRunner).parameters
         options: dict[str, Any] = {"cuda_graphs": True} if spec.get("cuda_graphs") and "cuda_graphs" in accepted else {}
         if "device" in accepted:
-            options["device"] = _device_index(str(spec["device"]))
+            options["device"] = device_index(str(spec["device"]))
         return TensorRTRunner(spec["artifact"], **options)
     raise BenchError(f"{backend.name}: no runner for family {backend.family!r}")
 
@@ -253,7 +299,7 @@ def ort_providers(backend: Backend, spec: dict[str, Any]) -> list[Any]:
     provider = backend.option("provider")
     if provider is None:
         return ["CPUExecutionProvider"]
-    index = _device_index(str(spec.get("device", "cuda")))
+    index = device_index(str(spec.get("device", "cuda")))
     cuda = ("CUDAExecutionProvider", {"device_id": index, "use_tf32": 0})
     if provider == "CUDAExecutionProvider":
         return [cuda, "CPUExecutionProvider"]
@@ -263,5 +309,6 @@ def ort_providers(backend: Backend, spec: dict[str, Any]) -> list[Any]:
     return [trt, cuda, "CPUExecutionProvider"]
 
 
-def _device_index(device: str) -> int:
+def device_index(device: str) -> int:
+    """cuda:N -> N; cuda (and cpu) -> 0."""
     return int(device.split(":")[1]) if ":" in device else 0

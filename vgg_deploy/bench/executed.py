@@ -14,6 +14,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..errors import first_line
+
 __all__ = ["ort_executed", "tensorrt_executed", "classify_ort_graph"]
 
 # ONNX Runtime node types (any domain) doing integer multiply-accumulates.
@@ -43,7 +45,7 @@ def ort_executed(path: str | Path, *, providers: Sequence[Any], threads: int | N
             ort.InferenceSession(str(path), options, providers=list(providers))
             model = onnx.load(str(optimized))
         except Exception as exc:  # e.g. the TensorRT provider compiles nodes that cannot be saved
-            reason = (str(exc).strip().splitlines() or [""])[0][:200]
+            reason = first_line(exc, limit=200, default='')
             return {"source": "onnxruntime optimized graph", "available": False,
                     "note": f"not available ({type(exc).__name__}: {reason})"}
     counts = classify_ort_graph(model)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import VGGDeployError
 from ..precision.int8 import DEFAULT_CALIBRATION_METHOD
-from .backends import (BACKENDS, Backend, BackendContext, BenchError, _trt_status, resolve_backends,
+from .backends import (BACKENDS, Backend, BackendContext, BenchError, _trt_status, resolve_backends, spec_fields,
                        unavailable_reason)
 from .budget import DEFAULT_SWEEP, over_budget, select_within_budget
 from .flops import vgg_flops, vgg_macs
@@ -29,6 +29,7 @@ __all__ = ["BenchOptions", "run_bench", "SCHEMA_VERSION", "DEFAULT_BATCH_SIZES"]
 SCHEMA_VERSION = 1
 DEFAULT_BATCH_SIZES = (1, 8)
 BASELINE = "torch"
+NO_REFERENCE = "no reference (no PyTorch model, and no fp32 ONNX given or found)"
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,7 @@ def run_bench(source: ModelSource, *, out: Path, work: Path | None = None, optio
 
     config = ws.config
     flops = vgg_flops(config)
-    need_calibration = any(b.artifact.startswith("onnx-int8") and b.artifact not in ws.given for b in runnable)
+    need_calibration = any(ws.needs_calibration(b.artifact) for b in runnable if b.factory is None)
     inputs = load_bench_inputs(config, data=options.data, calib_data=options.calib_data,
                                eval_samples=options.eval_samples or default_eval_samples(flops),
                                calib_samples=options.calib_samples, need_calibration=need_calibration,
@@ -100,7 +101,8 @@ def run_bench(source: ModelSource, *, out: Path, work: Path | None = None, optio
     failed_prep = _prepare_artifacts(ws, runnable, inputs, options, batch_sizes, progress)
     reference = _reference(ws, inputs.eval.images, threads, progress)
     labels = inputs.eval.labels
-    reference["accuracy"] = float((reference["logits"].argmax(1) == labels).mean()) if labels is not None else None
+    reference["accuracy"] = float((reference["logits"].argmax(1) == labels).mean()) \
+        if labels is not None and reference["logits"] is not None else None
     files = _write_inputs(work, inputs.eval, reference["logits"])
     ws.model = None  # the parent's copy of the weights is no longer needed
     peaks: dict[str, dict[str, Any]] = {}
@@ -219,21 +221,27 @@ def _reference(ws: Workspace, images: np.ndarray, threads: int | None, progress:
         runner = TorchRunner(ws.artifacts["checkpoint"], model_name=ws.model_name, input_size=ws.config.input_size,
                              threads=threads)
         what = "PyTorch eager fp32 on the CPU"
+    elif "onnx-fp32" in ws.artifacts or ws.reference_onnx is not None:
+        source = ws.artifacts.get("onnx-fp32") or ws.reference_onnx
+        runner = OnnxRuntimeRunner(source, threads=threads)
+        what = "ONNX Runtime fp32 on the CPU (no PyTorch model given)" if "onnx-fp32" in ws.artifacts else \
+            f"ONNX Runtime fp32 on the CPU, on {source} (the source ONNX named in the engine's manifest)"
     else:
-        runner = OnnxRuntimeRunner(ws.artifacts["onnx-fp32"], threads=threads)
-        what = "ONNX Runtime fp32 on the CPU (no PyTorch model given)"
+        progress("no reference: parity is not measured (only NaN/Inf are counted)")
+        return {"backend": NO_REFERENCE, "logits": None}
     progress(f"reference logits: {what}, {len(images)} inputs")
     with runner:
         logits = runner.infer_all(images, batch_size=32)
     return {"backend": what, "logits": logits}
 
 
-def _write_inputs(work: Path, samples: Any, reference: np.ndarray) -> dict[str, str | None]:
+def _write_inputs(work: Path, samples: Any, reference: np.ndarray | None) -> dict[str, str | None]:
     work.mkdir(parents=True, exist_ok=True)
     np.save(work / "inputs.npy", samples.images)
-    np.save(work / "reference.npy", reference)
-    files: dict[str, str | None] = {"inputs": str(work / "inputs.npy"), "reference": str(work / "reference.npy"),
-                                    "labels": None}
+    files: dict[str, str | None] = {"inputs": str(work / "inputs.npy"), "reference": None, "labels": None}
+    if reference is not None:
+        np.save(work / "reference.npy", reference)
+        files["reference"] = str(work / "reference.npy")
     if samples.labels is not None:
         np.save(work / "labels.npy", samples.labels)
         files["labels"] = str(work / "labels.npy")
@@ -255,7 +263,7 @@ def _spec(backend: Backend, batch: int, ws: Workspace, options: BenchOptions, fi
         "device": backend.runs_on(options.device), "threads": threads, "warmup": options.warmup,
         "iterations": options.iterations, "duration_s": None if options.iterations else duration,
         "include_copies": options.include_copies, "cuda_graphs": options.cuda_graphs, "inspect": inspect,
-        "work": str(work), **files,
+        "work": str(work), "custom_backend": spec_fields(backend), **files,
     }
 
 

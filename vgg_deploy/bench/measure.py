@@ -19,8 +19,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..errors import VGGDeployError
-from .backends import BACKENDS, Backend, make_runner
+from ..errors import VGGDeployError, first_line
+from .backends import Backend, backend_for_spec, device_index, make_runner
 from .stats import Measurement
 
 __all__ = ["run_spec", "run_in_subprocess", "timed_loop", "peak_rss_mb", "WORKER_TIMEOUT_S"]
@@ -63,8 +63,7 @@ def peak_rss_mb() -> float:
 
 def run_spec(spec: dict[str, Any], *, backend: Backend | None = None) -> dict[str, Any]:
     """Measure one backend at one batch size; never raises for the backend's own failures (status "failed")."""
-    backend = backend or BACKENDS[spec["backend"]]
-    result: dict[str, Any] = {"backend": backend.name, "batch_size": spec["batch_size"], "status": "ok",
+    result: dict[str, Any] = {"backend": spec["backend"], "batch_size": spec["batch_size"], "status": "ok",
                               "reason": None, "notes": []}
     on_cuda = str(spec["device"]).startswith("cuda")
     gpu_before = None
@@ -72,10 +71,11 @@ def run_spec(spec: dict[str, Any], *, backend: Backend | None = None) -> dict[st
     cudnn_benchmark = False
     runner = None
     try:
+        backend = backend or backend_for_spec(spec)  # in here: a backend a worker cannot make is a failed row
         if on_cuda:
             from .cuda import device_used_mib
 
-            gpu_before = device_used_mib(_device_index(spec["device"]))  # before this process makes a CUDA context
+            gpu_before = device_used_mib(device_index(spec["device"]))  # before this process makes a CUDA context
         if backend.family == "torch" and on_cuda:
             import torch
 
@@ -112,10 +112,9 @@ def run_spec(spec: dict[str, Any], *, backend: Backend | None = None) -> dict[st
         if spec.get("inspect"):
             result["executed"] = _executed(runner, backend, spec)
     except VGGDeployError as exc:
-        result.update(status="failed", reason=str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        result.update(status="failed", reason=first_line(exc))
     except Exception as exc:  # a backend's crash is a result of the benchmark, not the end of it
-        first = (str(exc).strip().splitlines() or [""])[0][:300]
-        result.update(status="failed", reason=f"{type(exc).__name__}: {first}")
+        result.update(status="failed", reason=f"{type(exc).__name__}: {first_line(exc, default='')}")
         traceback.print_exc(file=sys.stderr)
     finally:
         if runner is not None:
@@ -131,10 +130,6 @@ def run_spec(spec: dict[str, Any], *, backend: Backend | None = None) -> dict[st
     return result
 
 
-def _device_index(device: str) -> int:
-    return int(device.split(":")[1]) if ":" in device else 0
-
-
 def _batch_of(images: np.ndarray, batch_size: int) -> np.ndarray:
     """The first `batch_size` evaluation images (repeated when there are fewer), contiguous float32."""
     reps = -(-batch_size // len(images))
@@ -144,7 +139,7 @@ def _batch_of(images: np.ndarray, batch_size: int) -> np.ndarray:
 def _gpu_memory(backend: Backend, spec: dict[str, Any], before: float | None) -> dict[str, Any]:
     from .cuda import device_used_mib
 
-    after = device_used_mib(_device_index(spec["device"]))
+    after = device_used_mib(device_index(spec["device"]))
     memory: dict[str, Any] = {
         "device_used_increase_mb": None if before is None or after is None else (after - before) * 2**20 / 1e6,
         "method": "device-wide used memory (nvidia-smi, else cudaMemGetInfo) before activation vs after timing: "
@@ -166,7 +161,7 @@ def _parity(runner: Any, images: np.ndarray, spec: dict[str, Any]) -> dict[str, 
         reference = np.load(spec["reference"])
         out["parity"] = compare_logits(reference, logits, max_rel_diff=None, min_cosine=None).to_dict()
     else:  # no reference: at least count NaN/Inf
-        out["parity"] = {"nonfinite": int((~np.isfinite(logits)).sum())}
+        out["parity"] = {"nonfinite": int((~np.isfinite(logits)).sum()), "note": "no reference"}
     if spec.get("labels"):
         labels = np.load(spec["labels"])
         finite = bool(np.isfinite(logits).all())

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
@@ -102,7 +100,16 @@ class Workspace:
     artifacts: dict[str, Path] = field(default_factory=dict)
     given: frozenset[str] = frozenset()
     made: dict[str, str] = field(default_factory=dict)  # kind -> "made" | "reused from cache"
+    reference_onnx: Path | None = None  # an fp32 ONNX for the reference only (an engine's source), not to run
     _hashes: dict[Any, str] = field(default_factory=dict, repr=False)  # hashing VGG-16 takes a second: once
+
+    def needs_calibration(self, kind: str) -> bool:
+        """Whether making `kind` here calibrates: an INT8 ONNX, or an engine built from one, not given."""
+        if kind in self.artifacts:
+            return False
+        if kind in PLAN_SOURCES:
+            return self.needs_calibration(PLAN_SOURCES[kind])
+        return kind.startswith("onnx-int8")
 
     def makeable(self, *, tensorrt: bool) -> frozenset[str]:
         """Kinds present or makeable here: ONNX variants from an fp32 ONNX (or a model to export), engines from ONNX."""
@@ -130,7 +137,9 @@ class Workspace:
         elif kind in ONNX_KINDS:
             path = self._convert(kind, calibration, holdout, calib_method, calib_batch, gates, progress)
         elif kind in PLAN_SOURCES:
-            path = self._build_engine(kind, batch_sizes, device, progress)
+            onnx_path = self.ensure(PLAN_SOURCES[kind], calibration=calibration, holdout=holdout,
+                                    calib_method=calib_method, calib_batch=calib_batch, gates=gates, progress=progress)
+            path = self._build_engine(kind, onnx_path, batch_sizes, device, progress)
         else:
             raise BenchError(f"do not know how to make a {kind} artifact")
         self.artifacts[kind] = path
@@ -237,21 +246,20 @@ class Workspace:
         self._record(path, recipe, kind, reused)
         return path
 
-    def _build_engine(self, kind: str, batch_sizes: tuple[int, ...], device: str,
+    def _build_engine(self, kind: str, onnx_path: Path, batch_sizes: tuple[int, ...], device: str,
                       progress: Callable[[str], None]) -> Path:
-        # Through the documented command: it has its own engine cache (same ONNX hash, options, GPU, TensorRT).
-        onnx_path = self.ensure(PLAN_SOURCES[kind], progress=progress)
-        precision = kind.removeprefix("plan-")
+        """`vgg-deploy build-trt`'s own build, called here (its errors keep their full reason), with its engine
+        cache (same ONNX hash, options, GPU and TensorRT: reused). `onnx_path` is the graph of the engine's
+        precision (the bench made the FP16 / Q/DQ ONNX with its calibration and held-out images), built as it is."""
+        from ..trt import Profile, current_platform, plan_build, run_build
+        from .backends import device_index
+
         path = self.work / f"{onnx_path.stem}.plan"
-        profile = f"{min(batch_sizes)}:{max(batch_sizes)}:{max(batch_sizes)}"
-        command = [sys.executable, "-m", "vgg_deploy", "build-trt", str(onnx_path), "--precision", precision,
-                   "--profile", profile, "--device", device, "-o", str(path)]
-        progress(f"building the TensorRT {precision} engine {path.name} (profile {profile})")
-        done = subprocess.run(command, capture_output=True, text=True)
-        if done.returncode != 0:
-            last = (done.stderr.strip().splitlines() or ["no message"])[-1]
-            raise BenchError(f"vgg-deploy build-trt failed for {onnx_path.name}: {last}")
-        self.made[kind] = "built by vgg-deploy build-trt"
+        profile = Profile(min(batch_sizes), max(batch_sizes), max(batch_sizes))
+        progress(f"building the TensorRT {kind.removeprefix('plan-')} engine {path.name} (profile {profile})")
+        build = plan_build(onnx_path, path, profile=profile)
+        report = run_build(build, platform=current_platform(device_index(device)), progress=progress)
+        self.made[kind] = "reused (build-trt's engine cache)" if report.reused else "built by vgg-deploy build-trt"
         return path
 
 
@@ -285,11 +293,38 @@ def open_workspace(source: ModelSource, work: Path, *, progress: Callable[[str],
     elif onnx_facts is not None:
         config = config_from_metadata(onnx_facts, source="the given ONNX")
         note = str(onnx_facts.get("weights", "unknown"))
+    elif engines := [given[k] for k in PLAN_SOURCES if k in given]:
+        return _engine_workspace(engines[0], work, given, progress)
     else:
         raise BenchError("nothing to benchmark: pass --model NAME, --artifacts DIR, or model files (.onnx, "
                          ".pt/.pth/.safetensors, .plan)")
     return Workspace(config=config, work=work, model=model, model_name=name, weights_note=note,
                      artifacts=dict(given), given=frozenset(given))
+
+
+def _engine_workspace(engine: Path, work: Path, given: dict[str, Path], progress: Callable[[str], None]) -> Workspace:
+    """Engines alone: the model's facts come from the engine's manifest, and the fp32 reference from the source
+    ONNX it names, when that file is still there with the recorded sha256 (otherwise there is no reference)."""
+    from ..export.metadata import config_from_metadata, read_metadata
+    from ..trt.manifest import manifest_path, onnx_fingerprint, read_manifest
+
+    manifest = read_manifest(engine)
+    if "architecture" not in manifest.model:
+        raise BenchError(f"{manifest_path(engine)} records no model facts (input size, preprocessing); benchmark "
+                         "the engine together with its ONNX, or rebuild it with `vgg-deploy build-trt`")
+    config = config_from_metadata(manifest.model, source=str(manifest_path(engine)))
+    source = Path(manifest.source_onnx.path)
+    reference = None
+    if source.is_file() and read_metadata(source).get("precision", "fp32") == "fp32" \
+            and onnx_fingerprint(source).sha256 == manifest.source_onnx.sha256:
+        reference = source
+        progress(f"reference: {source}, the fp32 ONNX {engine.name} was built from (sha256 as in its manifest)")
+    else:
+        progress(f"no reference for parity: {engine.name}'s manifest names {source} (fp32, sha256 "
+                 f"{manifest.source_onnx.sha256[:12]}...), which is not there as recorded")
+    return Workspace(config=config, work=work, model=None, model_name=None,
+                     weights_note=str(manifest.model.get("weights", "unknown")), artifacts=dict(given),
+                     given=frozenset(given), reference_onnx=reference)
 
 
 def _checkpoint_model_name(path: Path, onnx_facts: dict[str, Any] | None) -> str:

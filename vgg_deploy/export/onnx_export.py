@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from ..artifacts import atomic_output
-from ..errors import ExportError, ParityError
+from ..errors import ExportError, ParityError, first_line
 from ..quiet import quiet_libraries
 from ..models.vgg import VGG
 from .metadata import INPUT_NAME, OUTPUT_NAME, config_metadata, set_metadata
@@ -125,7 +125,7 @@ def _export_proto(model: VGG, *, opset: int, batch: int | None) -> Any:
         except Exception as exc:
             raise ExportError(
                 f"could not convert the exported graph to opset {opset} ({type(exc).__name__}: "
-                f"{str(exc).splitlines()[0][:200]}); pass --opset {_NATIVE_OPSET}"
+                f"{first_line(exc, limit=200)}); pass --opset {_NATIVE_OPSET}"
             ) from None
         _drop_unknown_attributes(proto, opset)
     return proto
@@ -165,7 +165,7 @@ def _check(proto: Any) -> None:
     try:
         onnx.checker.check_model(proto, full_check=True)
     except onnx.checker.ValidationError as exc:
-        raise ExportError(f"onnx.checker rejected the exported graph: {str(exc).splitlines()[0]}") from exc
+        raise ExportError(f"onnx.checker rejected the exported graph: {first_line(exc)}") from exc
 
 
 def verify_onnx(model: VGG, onnx_path: str | Path, *, batch_sizes: tuple[int, ...], seed: int = 0) -> Parity:

@@ -9,7 +9,7 @@ from typing import Mapping
 
 import torch
 
-from ..errors import CheckpointError
+from ..errors import CheckpointError, first_line
 from .config import VGGConfig
 from .vgg import VGG
 
@@ -49,7 +49,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         else:
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # any reader failure on user data is a user error
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        reason = first_line(exc, limit=200)
         raise CheckpointError(
             f"{path}: cannot read checkpoint ({type(exc).__name__}: {reason[:200]}); "
             "expected a PyTorch state dict (.pt/.pth, saved with torch.save) or a .safetensors file"

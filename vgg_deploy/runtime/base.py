@@ -83,6 +83,8 @@ class BaseRunner:
             self._config, self._input_shape, self._batch_range = None, None, None
             raise
         if self._input_shape is None or self._batch_range is None:
+            self._deactivate_impl()  # it loaded: free what it holds before reporting the bug
+            self._config, self._input_shape, self._batch_range = None, None, None
             raise RuntimeError(f"{type(self).__name__}._activate_impl did not set the input shape and batch range")
         self._active = True
 
@@ -179,7 +181,9 @@ class BaseRunner:
             if count < low:  # a fixed-batch model: pad, then drop the padding's outputs
                 chunk = np.concatenate([chunk, np.zeros((low - count, *chunk.shape[1:]), chunk.dtype)])
             logits.append(self.infer(chunk)[:count])
-        return np.concatenate(logits) if logits else np.zeros((0, 0), np.float32)
+        if not logits:  # no images: still (0, classes), so callers can concatenate and index as usual
+            return np.zeros((0, self._num_classes()), np.float32)
+        return np.concatenate(logits)
 
     def predict(
         self, images: Iterable[Any], *, top_k: int = 5, batch_size: int | None = None
@@ -216,6 +220,13 @@ class BaseRunner:
         ]
 
     # -- for subclasses --------------------------------------------------------------------------------------
+    def _num_classes(self) -> int:
+        """Classes the model outputs; from its config here, runners without one override it (or raise)."""
+        if self._config is None:
+            raise RunnerError(f"{self.name}: the model carries no facts saying how many classes it outputs, so an "
+                              "empty batch has no shape; pass at least one image")
+        return self._config.num_classes
+
     def _activate_impl(self) -> None:
         raise NotImplementedError
 

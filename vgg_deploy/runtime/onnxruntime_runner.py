@@ -8,6 +8,7 @@ from typing import Any, Sequence, Union
 
 import numpy as np
 
+from ..errors import first_line
 from .base import BaseRunner, RunnerError
 
 __all__ = ["OnnxRuntimeRunner"]
@@ -67,7 +68,7 @@ class OnnxRuntimeRunner(BaseRunner):
         try:
             session = ort.InferenceSession(str(self.path), options, providers=self.providers)
         except Exception as exc:  # a corrupt file, an unsupported op or opset: the user's artifact
-            reason = (str(exc).strip().splitlines() or [""])[0][:300]
+            reason = first_line(exc, default='')
             raise RunnerError(f"{self.path}: ONNX Runtime cannot load it as a model ({type(exc).__name__}: {reason})") from None
         wanted = _provider_name(self.providers[0])
         if wanted not in session.get_providers():  # ORT falls back to CPU silently, e.g. when CUDA libraries are missing

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import first_line
 from .base import BaseRunner, RunnerError
 
 __all__ = ["OpenVINORunner", "OPENVINO_PRECISIONS"]
@@ -67,7 +68,7 @@ class OpenVINORunner(BaseRunner):
         try:
             model = core.read_model(str(self.path))
         except Exception as exc:
-            reason = (str(exc).strip().splitlines() or [""])[0][:300]
+            reason = first_line(exc, default='')
             raise RunnerError(f"{self.path}: OpenVINO cannot read it ({type(exc).__name__}: {reason})") from None
         self._read_facts(model)
         config = {"INFERENCE_PRECISION_HINT": OPENVINO_PRECISIONS[self.precision], "PERFORMANCE_HINT": "LATENCY",
@@ -77,7 +78,7 @@ class OpenVINORunner(BaseRunner):
         try:
             compiled = core.compile_model(model, self.device, config)
         except Exception as exc:
-            reason = (str(exc).strip().splitlines() or [""])[0][:300]
+            reason = first_line(exc, default='')
             raise RunnerError(f"{self.name}: OpenVINO cannot compile {self.path} for {self.device} "
                               f"({type(exc).__name__}: {reason})") from None
         got = str(compiled.get_property("INFERENCE_PRECISION_HINT")).lower()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..errors import VGGDeployError
+from ..errors import VGGDeployError, first_line
 from .base import BaseRunner, RunnerError
 
 if TYPE_CHECKING:
@@ -148,7 +148,7 @@ class TorchRunner(BaseRunner):
             self._run(example)
         except Exception as exc:
             self._deactivate_impl()
-            reason = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+            reason = first_line(exc, default='')
             raise RunnerError(
                 f"{self.name}: torch.compile failed ({type(exc).__name__}: {reason}); run without compile=True"
             ) from None

@@ -18,7 +18,7 @@ import numpy as np
 from .errors import TensorRTError, TensorRTUnavailableError
 
 __all__ = [
-    "CudaError", "cudart", "require_gpu", "GpuFacts", "DeviceBuffer", "PinnedBuffer", "Stream", "CudaGraph",
+    "CudaError", "cudart", "require_gpu", "use_device", "GpuFacts", "DeviceBuffer", "PinnedBuffer", "Stream", "CudaGraph",
     "copy_to_device", "copy_to_host",
 ]
 
@@ -85,7 +85,7 @@ def require_gpu(device: int = 0) -> GpuFacts:
         raise TensorRTUnavailableError(f"{why}: TensorRT engines need an NVIDIA GPU and its driver")
     if not 0 <= device < count:
         raise CudaError(f"CUDA device {device} does not exist; this machine has {count} (0-{count - 1})")
-    _check(rt.cudaSetDevice(device), f"cudaSetDevice({device})")
+    use_device(device)
     props = _check(rt.cudaGetDeviceProperties(device), "cudaGetDeviceProperties")
     name = props.name.decode(errors="replace") if isinstance(props.name, bytes) else str(props.name)
     return GpuFacts(
@@ -93,6 +93,13 @@ def require_gpu(device: int = 0) -> GpuFacts:
         cuda_version=_version(_check(rt.cudaRuntimeGetVersion(), "cudaRuntimeGetVersion")),
         driver_version=_version(_check(rt.cudaDriverGetVersion(), "cudaDriverGetVersion")),
     )
+
+
+def use_device(device: int) -> None:
+    """Make CUDA device `device` current for the calling thread. CUDA keeps the current device per thread, so
+    every entry point that may run on another thread than the one that activated (PyTriton's callbacks, a
+    thread pool) sets it before issuing work: kernels issued with another device current fail or run there."""
+    _check(cudart().cudaSetDevice(device), f"cudaSetDevice({device})")
 
 
 class DeviceBuffer:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..errors import first_line
 from .compat import Platform
 from .cuda_memory import require_gpu
 from .errors import OptionError, TensorRTUnavailableError
@@ -27,7 +28,7 @@ def ensure_tensorrt() -> str:
     except ImportError:
         raise TensorRTUnavailableError(f"TensorRT is not installed: {INSTALL_HINT}") from None
     except Exception as exc:  # the wheel is there but its libraries (libnvinfer, CUDA) fail to load
-        reason = (str(exc).strip().splitlines() or [""])[0][:200]
+        reason = first_line(exc, limit=200, default='')
         raise TensorRTUnavailableError(
             f"TensorRT is installed but cannot be loaded ({type(exc).__name__}: {reason}): {INSTALL_HINT}"
         ) from None

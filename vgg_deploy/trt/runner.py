@@ -19,7 +19,9 @@ import numpy as np
 
 from ..runtime.base import BaseRunner, RunnerError
 from .compat import Compatibility, Platform, rebuild_command, require_compatible
-from .cuda_memory import CudaGraph, DeviceBuffer, PinnedBuffer, Stream, copy_to_device, copy_to_host, require_gpu
+from .cuda_memory import (
+    CudaGraph, DeviceBuffer, PinnedBuffer, Stream, copy_to_device, copy_to_host, require_gpu, use_device,
+)
 from .environment import ensure_tensorrt, make_logger
 from .errors import EngineCompatibilityError, ManifestError
 from .manifest import EngineManifest, manifest_path, read_manifest
@@ -93,6 +95,7 @@ class TensorRTRunner(BaseRunner):
         self._buffers: _Buffers | None = None  # grown to the largest batch seen
         self._graphs: dict[int, CudaGraph] = {}
         self._io: tuple[str, str, np.dtype[Any], np.dtype[Any]] | None = None  # input, output names and dtypes
+        self._classes: int | None = None  # the output's last dimension
         self._prefix = "trt-graphs" if cuda_graphs else "trt"
         super().__init__(self._prefix)
 
@@ -187,6 +190,8 @@ class TensorRTRunner(BaseRunner):
             low_dims, _, high_dims = engine.get_tensor_profile_shape(inputs[0], 0)
             low, high = low_dims[0], high_dims[0]
         self._io = (inputs[0], outputs[0], in_dtype, out_dtype)
+        out_dims = engine.get_tensor_shape(outputs[0])
+        self._classes = int(out_dims[len(out_dims) - 1]) if len(out_dims) else None
         self._input_shape = (dims[1], dims[2], dims[3])
         self._batch_range = (low, high)
         if manifest is not None and "architecture" in manifest.model:
@@ -197,10 +202,14 @@ class TensorRTRunner(BaseRunner):
         self._name = f"{self._prefix}-{self.precision}" if self.precision else self._prefix
 
     # -- inference -------------------------------------------------------------------------------------------
+    def _num_classes(self) -> int:
+        return self._classes if self._classes is not None and self._classes > 0 else super()._num_classes()
+
     def _infer_impl(self, batch: np.ndarray) -> np.ndarray:
         assert self._context is not None and self._stream is not None and self._io is not None  # set by activate
         input_name, output_name, in_dtype, out_dtype = self._io
         n = batch.shape[0]
+        use_device(self.device)  # the calling thread may not be the one that activated (CUDA's device is per thread)
         if not self._context.set_input_shape(input_name, tuple(batch.shape)):
             raise RunnerError(f"{self.name}: TensorRT refused input shape {batch.shape} (outside the engine's profile)")
         out = self._context.get_tensor_shape(output_name)
@@ -269,6 +278,8 @@ class TensorRTRunner(BaseRunner):
     def _release(self) -> None:
         """Free everything, in dependency order: graphs and buffers, stream, context, engine, runtime."""
         try:
+            if self._stream is not None or self._buffers is not None:
+                use_device(self.device)  # deactivate() may come from another thread too
             self._free_buffers()
             if self._stream is not None:
                 self._stream.free()
@@ -279,6 +290,7 @@ class TensorRTRunner(BaseRunner):
             self._runtimes = ()
             self._logger = None
             self._io = None
+            self._classes = None
 
     def _deactivate_impl(self) -> None:
         self._release()
