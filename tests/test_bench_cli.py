@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
 from vgg_deploy.bench import backends
-from vgg_deploy.bench.backends import Backend
+from vgg_deploy.bench.backends import Backend, register_backend
 from vgg_deploy.bench.schema import validate_report
 from vgg_deploy.cli.bench_cmd import bench
-from vgg_deploy.runtime import BaseRunner
 
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 FAST = ["--model", "vgg_tiny", "--iterations", "3", "--warmup", "1", "--data", "synthetic"]
@@ -73,25 +74,24 @@ def test_skipped_backends_carry_their_reason(subprocess_run):
     assert "- trt-fp16: CUDA only: run with --device cuda" in result.stdout
 
 
-class _NaNRunner(BaseRunner):
-    """A backend whose outputs are NaN (a broken kernel, an fp16 overflow): it must be failed, not fast."""
-
-    def __init__(self, spec: dict) -> None:
-        super().__init__("nan")
-
-    def _activate_impl(self) -> None:
-        self._input_shape, self._batch_range = (3, 32, 32), (1, None)
-
-    def _infer_impl(self, batch: np.ndarray) -> np.ndarray:
-        return np.full((len(batch), 10), np.nan, dtype=np.float32)
-
-    def _deactivate_impl(self) -> None:
-        pass
+TESTS = Path(__file__).resolve().parent
 
 
-def test_a_backend_returning_nan_is_marked_failed(tmp_path, monkeypatch):
-    monkeypatch.setitem(backends.BACKENDS, "fake-nan",
-                        Backend("fake-nan", "custom", "checkpoint", "fp32", "test double", factory=_NaNRunner))
+@pytest.fixture
+def custom_backends(monkeypatch, request):
+    """Register test backends (by "module:Class") for one test; their module is importable by fresh workers."""
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(p for p in (str(TESTS), os.environ.get("PYTHONPATH")) if p))
+
+    def add(backend: Backend) -> None:
+        register_backend(backend)
+        request.addfinalizer(lambda: backends.BACKENDS.pop(backend.name, None))
+
+    return add
+
+
+def test_a_backend_returning_nan_is_marked_failed(tmp_path, custom_backends):
+    custom_backends(Backend("fake-nan", "custom", "checkpoint", "fp32", "test double",
+                            factory="bench_custom_backends:NaNRunner"))
     result = CliRunner().invoke(bench, [*FAST, "--backends", "torch,fake-nan", "--batch-sizes", "1", "--eval-samples",
                                         "16", "--in-process", "--no-peak", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
@@ -102,6 +102,25 @@ def test_a_backend_returning_nan_is_marked_failed(tmp_path, monkeypatch):
     assert row["speedup_vs_torch"] is None and row["peak_fraction"] is None
     assert row["parity"]["max_abs_diff"] is None  # NaN is not JSON: written as null
     assert "| fake-nan | test double | failed: 160 NaN/Inf values in the outputs |" in result.stdout
+
+
+def test_a_registered_backend_runs_in_its_own_worker_process(tmp_path, custom_backends):
+    """A fresh worker knows only the built-in backends: the spec carries the custom one's "module:Class"."""
+    custom_backends(Backend("my-ort", "custom", "onnx-fp32", "fp32", "my ONNX Runtime, 1 thread", device="cpu",
+                            factory="bench_custom_backends:OrtWithOneThread"))
+    result = CliRunner().invoke(bench, [*FAST, "--backends", "my-ort", "--batch-sizes", "2", "--eval-samples",
+                                        "16", "--no-peak", "--out", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    row = next(r for r in json.loads((tmp_path / "report.json").read_text())["results"] if r["backend"] == "my-ort")
+    assert row["status"] == "ok" and row["subprocess"], row["reason"]
+    assert row["runner"] == "ort-fp32" and row["parity"]["cosine"] > 0.99999  # real logits, vs eager fp32
+
+
+def test_register_backend_refuses_a_factory_a_worker_could_not_import():
+    for factory in ("bench_custom_backends.NaNRunner", "no_such_module_xyz:Runner"):
+        with pytest.raises(ValueError, match="package.module:Class|cannot be imported"):
+            register_backend(Backend("bad", "custom", "checkpoint", "fp32", "bad", factory=factory))
+    assert "bad" not in backends.BACKENDS
 
 
 def test_artifacts_are_cached_and_reused(tmp_path):

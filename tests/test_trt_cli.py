@@ -1,5 +1,5 @@
 """`vgg-deploy build-trt` and `vgg-deploy infer`: help, usage errors, the "not installed" path, and a full run
-on the recording fake (control flow only: see tests/fake_tensorrt.py)."""
+on the stand-in (tests/fake_tensorrt.py). The flows with parity are in tests/test_trt_flows.py."""
 
 from __future__ import annotations
 
@@ -113,7 +113,7 @@ def test_fixed_batch_conflict_and_engine_suffix_are_usage_errors(runner, tmp_pat
     assert gpu.calls == []
 
 
-def test_build_trt_end_to_end_on_the_fake(runner, fp32_onnx, tmp_path, monkeypatch):
+def test_build_trt_records_options_reuses_and_forces(runner, fp32_onnx, tmp_path, monkeypatch):
     install_fakes(monkeypatch)
     plan = tmp_path / "out" / "tiny.plan"
     args = ["build-trt", str(fp32_onnx), "--profile", "1:2:4", "--workspace", "64M",
@@ -121,8 +121,8 @@ def test_build_trt_end_to_end_on_the_fake(runner, fp32_onnx, tmp_path, monkeypat
     result = runner.invoke(main, args)
     assert result.exit_code == 0, result.output
     assert f"wrote {plan}" in result.stdout and "fp32, batch 1:2:4" in result.stdout
-    assert "NVIDIA Fake GPU (compute capability 8.9), TensorRT 10.13.0.35" in result.stdout
-    assert "layers: 2 layers (no precision details" in result.stdout
+    assert "NVIDIA Stand-in GPU (compute capability 8.9), TensorRT 10.13.0.35" in result.stdout
+    assert "convolution/GEMM layers: fp32 " in result.stdout
     assert "[vgg-deploy] building the fp32 engine" in result.stderr
     assert read_manifest(plan).build_options["workspace_bytes"] == 64 << 20
     again = runner.invoke(main, [*args, "--json"])
@@ -150,17 +150,6 @@ def test_infer_on_a_plan_without_tensorrt_is_one_line(runner, fp32_onnx, images,
     _one_line_error(runner.invoke(main, ["infer", str(plan), str(images[0])]), "TensorRT is not installed", INSTALL)
     manifest_path(plan).unlink()
     _one_line_error(runner.invoke(main, ["infer", str(plan), str(images[0])]), "no manifest tiny.plan.json", "build-trt")
-
-
-def test_infer_on_a_plan_with_the_fake(runner, fp32_onnx, images, tmp_path, monkeypatch):
-    install_fakes(monkeypatch)
-    plan = tmp_path / "tiny.plan"
-    runner.invoke(main, ["build-trt", str(fp32_onnx), "-o", str(plan), "--timing-cache", str(tmp_path / "c")])
-    result = runner.invoke(main, ["infer", str(plan), *map(str, images), "--top-k", "2", "--json"])
-    assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout)
-    assert [r["image"] for r in rows] == list(map(str, images)) and {r["backend"] for r in rows} == {"trt-fp32"}
-    assert all(len(r["top_k"]) == 2 for r in rows)
 
 
 def test_infer_onnx_text_json_and_labels(runner, labelled_onnx, images, tmp_path):

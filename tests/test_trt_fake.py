@@ -1,7 +1,7 @@
-"""Control flow and error handling of the TensorRT build and run paths, driven on the CPU by a recording fake.
-
-These prove what vgg-deploy does around TensorRT (calls, order, arguments, error lines, cleanup), not that TensorRT
-accepts it: see tests/fake_tensorrt.py, and tests/test_trt_gpu.py for the real thing.
+"""What the TensorRT flows (tests/test_trt_flows.py) cannot show: error paths TensorRT reaches only on a bad day
+(parser errors, a failed build, a bad engine), bookkeeping whose counts matter (timing cache, buffer growth, CUDA
+graph captures, frees), and the stand-in's own refusals. Run on tests/fake_tensorrt.py; none of this proves
+anything about TensorRT itself (tests/test_trt_gpu.py and `pytest -m trt` on a GPU do).
 """
 
 from __future__ import annotations
@@ -13,20 +13,20 @@ import numpy as np
 import pytest
 import torch
 
-from PIL import Image
-
 import vgg_deploy
-from fake_tensorrt import FakeGpu, FakeTensorRTConfig, fake_logits, install_fakes
-from vgg_deploy.data import preprocess_image
+from fake_tensorrt import (
+    SAYS, FakeGpu, FakeTensorRTConfig, install_fakes, make_fake_cudart, make_fake_tensorrt, unpack_engine,
+)
 from vgg_deploy.export import export_onnx
 from vgg_deploy.models import create_model
+from vgg_deploy.precision import onnx_logits
 from vgg_deploy.runtime import RunnerError
 from vgg_deploy.trt import (
     EngineBuildError, EngineCompatibilityError, ManifestError, OptionError, TensorRTRunner, TensorRTUnavailableError,
     current_platform, manifest_path, plan_build, read_manifest, run_build,
 )
 from vgg_deploy.trt.handoff import ConversionSettings
-from vgg_deploy.trt.manifest import layers_path, write_manifest
+from vgg_deploy.trt.manifest import write_manifest
 from vgg_deploy.trt.options import Profile
 
 PARSE_ERROR = ("DequantizeLinear_12", "Assertion failed: TensorRT only supports symmetric quantization. The zero "
@@ -50,45 +50,28 @@ def _flag_calls(gpu, call):
     return [c[1] for c in gpu.calls if c[0] == call]
 
 
+def _images(n: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal((n, 3, 32, 32), dtype=np.float32)
+
+
 # -- build -------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("version", ["10.13.0.35", "11.0.0.114"])
-def test_fp32_build_on_10x_and_11x(fp32_onnx, tmp_path, monkeypatch, version):
-    """The same calls on both majors; 11.x's fake lacks every removed API, so touching one would fail here."""
+def test_fp32_engine_is_ieee_strongly_typed_on_10x_and_11x(fp32_onnx, tmp_path, monkeypatch, version):
+    """11.x's stand-in lacks every removed API, so touching one would fail here; the engine records TF32 off."""
     gpu = install_fakes(monkeypatch, config=FakeTensorRTConfig(version=version))
     lines: list[str] = []
     plan = tmp_path / "tiny.plan"
-    report = _build(fp32_onnx, plan, progress=lines.append)
+    _build(fp32_onnx, plan, progress=lines.append)
     assert ("Builder.create_network", 1 << 1) in gpu.calls  # 1 << int(STRONGLY_TYPED), nothing else
-    assert _flag_calls(gpu, "IBuilderConfig.clear_flag") == ["TF32"]  # trt-fp32 is IEEE fp32
-    assert _flag_calls(gpu, "IBuilderConfig.set_flag") == []
-    assert ("IOptimizationProfile.set_shape", "input", [1, 3, 32, 32], [8, 3, 32, 32], [32, 3, 32, 32]) in gpu.calls
-    assert plan.read_bytes().startswith(b"FAKEPLAN")
+    header, _ = unpack_engine(plan.read_bytes())
+    assert "TF32" not in header["flags"] and header["profile"] == [[1, 3, 32, 32], [8, 3, 32, 32], [32, 3, 32, 32]]
     manifest = read_manifest(plan)
     assert (manifest.tensorrt_version, manifest.gpu_name, manifest.compute_capability) == \
-        (version, "NVIDIA Fake GPU", "8.9")
-    assert (manifest.precision, manifest.profile, manifest.cuda_version) == ("fp32", Profile(1, 8, 32), "12.8")
-    assert manifest.model["architecture"] == "vgg_tiny" and manifest.input_shape == (3, 32, 32)
-    assert manifest.build_options["tf32"] is False and manifest.build_options["device_memory_bytes"] == 1 << 20
-    assert manifest.source_onnx == manifest.built_onnx and not report.reused
-    assert layers_path(plan).is_file() and (tmp_path / "t.cache").read_bytes() == b"+timed"
+        (version, "NVIDIA Stand-in GPU", "8.9")
+    assert manifest.build_options["tf32"] is False and manifest.cuda_version == "12.8"
     assert any("TensorRT: Building engine (2 steps)" in line for line in lines)
     assert any("  TensorRT: Tactic selection" in line for line in lines)
-
-
-def test_int8_from_fp32_converts_then_builds_without_precision_flags(fp32_onnx, tmp_path, monkeypatch):
-    gpu = install_fakes(monkeypatch, config=FakeTensorRTConfig(version="11.0.0.114"))
-    plan = tmp_path / "tiny.int8.plan"
-    settings = ConversionSettings(calib_data="synthetic", calib_method="minmax", calib_samples=16, calib_batch=8)
-    report = _build(fp32_onnx, plan, precision="int8", settings=settings)
-    assert report.converted_onnx == tmp_path / "tiny.int8.onnx" and report.converted_onnx.is_file()
-    parsed = [c[1] for c in gpu.calls if c[0] == "OnnxParser.parse_from_file"]
-    assert parsed == [str(report.converted_onnx)]  # TensorRT parses the Q/DQ ONNX, not the fp32 one
-    assert _flag_calls(gpu, "IBuilderConfig.set_flag") == [] and _flag_calls(gpu, "IBuilderConfig.clear_flag") == []
-    manifest = read_manifest(plan)
-    assert manifest.precision == "int8" and manifest.built_onnx.path == str(report.converted_onnx)
-    assert manifest.source_onnx.path == str(fp32_onnx) and manifest.model["precision"] == "int8"
-    assert manifest.build_options["conversion"]["calib_data"] == "synthetic"
 
 
 def test_parser_errors_name_the_nodes_and_the_fix(fp32_onnx, tmp_path, monkeypatch):
@@ -106,7 +89,7 @@ def test_parser_errors_name_the_nodes_and_the_fix(fp32_onnx, tmp_path, monkeypat
 def test_build_returning_none_is_a_clear_error(fp32_onnx, tmp_path, monkeypatch):
     install_fakes(monkeypatch, config=FakeTensorRTConfig(build_returns_none=True))
     plan = tmp_path / "m.plan"
-    with pytest.raises(EngineBuildError, match=r"could not build the engine: \[fake\] out of memory while building"):
+    with pytest.raises(EngineBuildError, match=r"could not build the engine: \[tensorrt stand-in\] out of memory"):
         _build(fp32_onnx, plan)
     assert list(tmp_path.iterdir()) == []  # no plan, no manifest, no temporary file
 
@@ -124,31 +107,29 @@ def test_timing_cache_is_reused_and_a_foreign_one_replaced(fp32_onnx, tmp_path, 
     assert third.notes[0] == f"timing cache {cache}: from another GPU or TensorRT, started a new one, saved"
 
 
-def test_engine_cache_reuses_same_key_and_force_rebuilds(fp32_onnx, tmp_path, monkeypatch):
+def test_engine_changed_behind_the_manifest_is_rebuilt(fp32_onnx, tmp_path, monkeypatch):
     gpu = install_fakes(monkeypatch)
     plan = tmp_path / "m.plan"
     _build(fp32_onnx, plan)
     builds = lambda: gpu.names().count("Builder.build_serialized_network")  # noqa: E731
-    lines: list[str] = []
-    assert _build(fp32_onnx, plan, progress=lines.append).reused and builds() == 1
-    assert "reusing it (--force rebuilds)" in lines[-1]
-    assert not _build(fp32_onnx, plan, force=True).reused and builds() == 2
+    assert not _build(fp32_onnx, plan, profile=Profile(1, 4, 16)).reused and builds() == 2  # another profile
+    plan.write_bytes(plan.read_bytes()[:-1] + b"X")
     assert not _build(fp32_onnx, plan, profile=Profile(1, 4, 16)).reused and builds() == 3
-    plan.write_bytes(plan.read_bytes()[:-1] + b"X")  # the engine changed behind the manifest's back
-    assert not _build(fp32_onnx, plan, profile=Profile(1, 4, 16)).reused and builds() == 4
 
 
 def test_compatibility_options(fp32_onnx, tmp_path, monkeypatch):
     gpu = install_fakes(monkeypatch)
     _build(fp32_onnx, tmp_path / "a.plan", hardware_compat="same-cc", version_compatible=True)
     assert _flag_calls(gpu, "IBuilderConfig.set_flag") == ["VERSION_COMPATIBLE", "EXCLUDE_LEAN_RUNTIME"]
+    header, _ = unpack_engine((tmp_path / "a.plan").read_bytes())
+    assert header["hardware_compatibility_level"] == "SAME_COMPUTE_CAPABILITY"
     manifest = read_manifest(tmp_path / "a.plan")
     assert manifest.hardware_compat == "same-cc" and manifest.version_compatible and not manifest.lean_runtime_embedded
     gpu.calls.clear()
     _build(fp32_onnx, tmp_path / "b.plan", version_compatible=True, embed_lean_runtime=True)
     assert _flag_calls(gpu, "IBuilderConfig.set_flag") == ["VERSION_COMPATIBLE"]
-    assert ("Runtime.deserialize_cuda_engine",) == tuple(c[0] for c in gpu.calls if c[0].startswith("Runtime.d"))
-    assert [c[2] for c in gpu.calls if c[0] == "Runtime.deserialize_cuda_engine"] == [True]  # host code allowed
+    # the build's own load-back allows the embedded lean runtime's host code (the stand-in refuses it otherwise)
+    assert [c[2] for c in gpu.calls if c[0] == "Runtime.deserialize_cuda_engine"] == [True]
 
 
 def test_same_cc_on_tensorrt_before_10_9_is_refused_before_building(fp32_onnx, tmp_path, monkeypatch):
@@ -168,7 +149,6 @@ def test_fp32_layers_in_an_int8_engine_are_reported(fp32_onnx, tmp_path, monkeyp
     report = _build(fp32_onnx, tmp_path / "m.plan", precision="int8", settings=settings)
     assert report.warnings == ("1 of 2 convolution/GEMM layers of this int8 engine run in fp32: fc",)
     assert read_manifest(tmp_path / "m.plan").layers["fp32_compute_layers"] == ["fc"]
-    assert json.loads(layers_path(tmp_path / "m.plan").read_text()) == listing
 
 
 def test_no_gpu_and_no_tensorrt_are_unavailable_errors(monkeypatch):
@@ -184,7 +164,7 @@ def test_no_gpu_and_no_tensorrt_are_unavailable_errors(monkeypatch):
 
 @pytest.fixture
 def engine(fp32_onnx, tmp_path, monkeypatch):
-    """A fake-built engine and the fake GPU state it runs on."""
+    """A stand-in engine (profile 1:4:16) and the stand-in's state it runs on."""
     gpu = install_fakes(monkeypatch)
     plan = tmp_path / "tiny.plan"
     _build(fp32_onnx, plan, profile=Profile(1, 4, 16))
@@ -192,61 +172,33 @@ def engine(fp32_onnx, tmp_path, monkeypatch):
     return plan, gpu
 
 
-def _images(n: int, seed: int = 0) -> np.ndarray:
-    return np.random.default_rng(seed).standard_normal((n, 3, 32, 32), dtype=np.float32)
-
-
-def test_runner_runs_any_batch_in_the_profile_and_frees_everything(engine):
+def test_buffers_grow_only_when_needed_and_everything_is_freed(engine, fp32_onnx):
     plan, gpu = engine
     with vgg_deploy.load(plan) as runner:
-        assert isinstance(runner, TensorRTRunner) and runner.name == "trt-fp32"
-        assert runner.batch_range == (1, 16) and runner.input_shape == (3, 32, 32)
         for n in (1, 5, 16, 3):
             batch = _images(n, seed=n)
-            np.testing.assert_allclose(runner.infer(batch), fake_logits(batch, 10), rtol=1e-6)
+            np.testing.assert_array_equal(runner.infer(batch), onnx_logits(fp32_onnx, batch))
         with pytest.raises(RunnerError, match="outside the model's batch range"):
             runner.infer(_images(17))
-        pictures = [Image.fromarray(np.random.default_rng(i).integers(0, 255, (32, 32, 3), dtype=np.uint8))
-                    for i in range(2)]
-        predictions = runner.predict(pictures, top_k=3)  # preprocessing from the manifest's model facts
-        expected = fake_logits(np.stack([preprocess_image(p, runner.config) for p in pictures]), 10).argmax(axis=1)
-        assert [p.best.index for p in predictions] == list(expected) and len(predictions[0].top_k) == 3
     assert gpu.device_memory == {} and gpu.host_memory == {} and gpu.streams == {}
-    shapes = [c[2] for c in gpu.calls if c[0] == "IExecutionContext.set_input_shape"]
-    assert shapes == [(1, 3, 32, 32), (5, 3, 32, 32), (16, 3, 32, 32), (3, 3, 32, 32), (2, 3, 32, 32)]
-    assert gpu.names().count("cudaMalloc") == 6  # in+out, grown twice (batch 1 -> 5 -> 16), not for 3 or 2
+    assert gpu.names().count("cudaMalloc") == 6  # in+out, grown twice (batch 1 -> 5 -> 16), not for 3
 
 
-def test_cuda_graphs_capture_once_per_batch_size_and_replay(engine):
+def test_cuda_graphs_capture_once_per_batch_size_and_replay(engine, fp32_onnx):
     plan, gpu = engine
     with TensorRTRunner(plan, cuda_graphs=True) as runner:
         assert runner.name == "trt-graphs-fp32"
         for seed in range(3):
-            batch = _images(4, seed)
-            np.testing.assert_allclose(runner.infer(batch), fake_logits(batch, 10), rtol=1e-6)
+            batch = _images(4, seed)  # the graph reads the pinned buffer at replay: new data, new logits
+            np.testing.assert_array_equal(runner.infer(batch), onnx_logits(fp32_onnx, batch))
         assert gpu.names().count("cudaStreamBeginCapture") == 1 and gpu.graph_launches == 3
-        small = _images(2, 9)
-        np.testing.assert_allclose(runner.infer(small), fake_logits(small, 10), rtol=1e-6)
+        small, big = _images(2, 9), _images(8, 7)
+        np.testing.assert_array_equal(runner.infer(small), onnx_logits(fp32_onnx, small))
         assert gpu.names().count("cudaStreamBeginCapture") == 2
-        big = _images(8, 7)  # larger buffers: graphs captured the old addresses and are dropped
-        np.testing.assert_allclose(runner.infer(big), fake_logits(big, 10), rtol=1e-6)
-        np.testing.assert_allclose(runner.infer(small), fake_logits(small, 10), rtol=1e-6)
+        runner.infer(big)  # larger buffers: graphs captured the old addresses and are dropped
+        np.testing.assert_array_equal(runner.infer(small), onnx_logits(fp32_onnx, small))
         assert gpu.names().count("cudaStreamBeginCapture") == 4
     assert gpu.device_memory == {} and gpu.host_memory == {}
-
-
-def test_manifest_mismatch_is_refused_before_deserializing(engine):
-    plan, gpu = engine
-    manifest = read_manifest(plan)
-    write_manifest(dataclasses.replace(manifest, gpu_name="NVIDIA H100", compute_capability="9.0"), plan)
-    with pytest.raises(EngineCompatibilityError) as info:
-        vgg_deploy.load(plan)
-    assert "NVIDIA H100 (compute capability 9.0)" in str(info.value)
-    assert "NVIDIA Fake GPU (compute capability 8.9)" in str(info.value) and "--force" in str(info.value)
-    assert "Runtime.deserialize_cuda_engine" not in gpu.names()
-    write_manifest(dataclasses.replace(manifest, tensorrt_version="10.12.0.36"), plan)
-    with pytest.raises(EngineCompatibilityError, match="--version-compatible"):
-        vgg_deploy.load(plan)
 
 
 def test_truncated_or_replaced_engine_is_refused_before_deserializing(engine):
@@ -267,26 +219,56 @@ def test_truncated_or_replaced_engine_is_refused_before_deserializing(engine):
     assert "Runtime.deserialize_cuda_engine" not in gpu.names()
 
 
-def test_engine_that_does_not_deserialize_is_a_clear_error(engine):
+def test_engines_the_stand_in_refuses_reach_the_user_as_one_clear_error(engine, monkeypatch):
+    """Without a manifest nothing is checked first: TensorRT's (here the stand-in's) refusal is the reason."""
     plan, gpu = engine
+    data = plan.read_bytes()
     manifest_path(plan).unlink()
     with pytest.raises(ManifestError, match="no manifest tiny.plan.json"):
         vgg_deploy.load(plan)
-    plan.write_bytes(b"not an engine")
-    with pytest.raises(RunnerError, match=r"TensorRT could not load the engine \(\[fake\] IRuntime::deserializeCudaEngine"):
+    for bad, says in ((b"not an engine", "foreign bytes"), (data[:-3], "truncated or altered")):
+        plan.write_bytes(bad)
+        with pytest.raises(RunnerError, match=rf"TensorRT could not load the engine \(\[tensorrt stand-in\] .*{says}"):
+            vgg_deploy.load(plan, require_manifest=False)
+    plan.write_bytes(data)
+    install_fakes(monkeypatch, gpu=FakeGpu(compute_capability=(9, 0)))
+    with pytest.raises(RunnerError, match=r"\[tensorrt stand-in\] engine of compute capability \[8, 9\]"):
+        vgg_deploy.load(plan, require_manifest=False)
+    install_fakes(monkeypatch, config=FakeTensorRTConfig(version="10.14.1.48"))
+    with pytest.raises(RunnerError, match=r"\[tensorrt stand-in\] engine of TensorRT 10.13.0.35"):
         vgg_deploy.load(plan, require_manifest=False)
     assert gpu.device_memory == {} and gpu.streams == {}
+
+
+def test_stand_in_refuses_shapes_outside_the_profile_and_work_on_another_device(engine):
+    plan, _ = engine
+    gpu = FakeGpu(device_count=2)
+    trt = make_fake_tensorrt(gpu)
+    said: list[str] = []
+    logger = trt.ILogger()
+    logger.log = lambda severity, msg: said.append(msg)
+    engine = trt.Runtime(logger).deserialize_cuda_engine(plan.read_bytes())
+    context = engine.create_execution_context()
+    assert not context.set_input_shape("input", (17, 3, 32, 32)) and said[-1].startswith(SAYS)
+    assert context.set_input_shape("input", (2, 3, 32, 32))
+    _, stream = make_fake_cudart(gpu).cudaStreamCreate()  # on device 0, as the engine
+    gpu.set_current(1)
+    assert not context.execute_async_v3(int(stream)) and "device 1 current" in said[-1]
 
 
 def test_version_compatible_engine_from_an_older_tensorrt(fp32_onnx, tmp_path, monkeypatch):
     gpu = install_fakes(monkeypatch)
     plan = tmp_path / "vc.plan"
     _build(fp32_onnx, plan, version_compatible=True)
-    write_manifest(dataclasses.replace(read_manifest(plan), tensorrt_version="10.12.0.36"), plan)
+    install_fakes(monkeypatch, gpu=gpu, config=FakeTensorRTConfig(version="10.14.1.48"))
     with pytest.raises(EngineCompatibilityError, match="built without its lean runtime: pass lean_runtime="):
         vgg_deploy.load(plan)
     with vgg_deploy.load(plan, lean_runtime=tmp_path / "libnvinfer_lean.so.10") as runner:
         assert runner.compatibility.other_version and "lean runtime" in runner.compatibility.warnings[-1]
         batch = _images(2)
-        np.testing.assert_allclose(runner.infer(batch), fake_logits(batch, 10), rtol=1e-6)
+        np.testing.assert_array_equal(runner.infer(batch), onnx_logits(fp32_onnx, batch))
     assert ("Runtime.load_runtime", str(tmp_path / "libnvinfer_lean.so.10")) in gpu.calls
+    write_manifest(dataclasses.replace(read_manifest(plan), tensorrt_version="10.15.0.1"), plan)
+    with pytest.raises(EngineCompatibilityError, match="never an older one"):
+        vgg_deploy.load(plan)
+    assert json.loads(manifest_path(plan).read_text())["tensorrt_version"] == "10.15.0.1"

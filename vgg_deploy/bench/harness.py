@@ -93,7 +93,7 @@ def run_bench(source: ModelSource, *, out: Path, work: Path | None = None, optio
 
     config = ws.config
     flops = vgg_flops(config)
-    need_calibration = any(ws.needs_calibration(b.artifact) for b in runnable if b.factory is None)
+    need_calibration = any(ws.needs_calibration(b.artifact) for b in runnable)
     inputs = load_bench_inputs(config, data=options.data, calib_data=options.calib_data,
                                eval_samples=options.eval_samples or default_eval_samples(flops),
                                calib_samples=options.calib_samples, need_calibration=need_calibration,
@@ -196,9 +196,7 @@ def _prepare_artifacts(ws: Workspace, runnable: list[Backend], inputs: Any, opti
                        batch_sizes: tuple[int, ...], progress: Callable[[str], None]) -> dict[str, str]:
     """Make the missing artifacts; a backend whose artifact cannot be made fails with the reason."""
     failed: dict[str, str] = {}
-    for backend in runnable:
-        if backend.factory is not None:
-            continue
+    for backend in runnable:  # custom backends too: they name the artifact kind they run
         try:
             ws.ensure(backend.artifact, calibration=inputs.calibration, holdout=inputs.eval.images[:32],
                       calib_method=options.calib_method, calib_batch=options.calib_batch,
