@@ -23,6 +23,6 @@ bash scripts/typecheck_trt.sh
 if [ "${VGG_DEPLOY_SKIP_SERVE:-0}" != 1 ]; then
     bash scripts/setup_serve_env.sh
     VGG_DEPLOY_MAIN_PYTHON="$PWD/.venv/bin/python" .venv-serve/bin/python -m pytest --noconftest -p no:cacheprovider \
-        tests/test_triton_repo.py tests/test_serve_units.py tests/test_serve.py
+        tests/test_triton_repo.py tests/test_serve_units.py tests/test_serve.py tests/test_serve_trt.py
 fi
 exec python -m pytest "$@"

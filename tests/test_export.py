@@ -6,7 +6,7 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from vgg_deploy.errors import ParityError
+from vgg_deploy.errors import ExportError, ParityError, first_line
 from vgg_deploy.export import config_from_metadata, export_onnx, read_metadata
 from vgg_deploy.models import create_model
 
@@ -103,3 +103,18 @@ def test_artifacts_get_the_usual_permissions(tmp_path, tiny_model):
     finally:
         os.umask(umask)
     assert path.stat().st_mode & 0o777 == 0o644
+
+
+def test_a_checker_error_without_a_message_is_still_one_line(tmp_path, tiny_model, monkeypatch):
+    def refuse(*args, **kwargs):
+        raise onnx.checker.ValidationError("")
+
+    monkeypatch.setattr(onnx.checker, "check_model", refuse)
+    with pytest.raises(ExportError, match="onnx.checker rejected the exported graph: ValidationError$"):
+        export_onnx(tiny_model, tmp_path / "m.onnx", verify=False)
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_first_line_of_any_exception():
+    assert first_line(ValueError("bad\nmore")) == "bad" and first_line(KeyError()) == "KeyError"
+    assert first_line(RuntimeError("  "), default="") == "" and first_line("x" * 500, limit=3) == "xxx"

@@ -104,6 +104,22 @@ def test_state_machine_activate_twice_is_an_error_deactivate_twice_is_not():
     assert (runner.loads, runner.frees, runner.is_active) == (2, 2, False)
 
 
+def test_an_activation_that_loads_but_breaks_the_contract_frees_what_it_loaded():
+    class _Broken(_Counting):
+        def _activate_impl(self) -> None:
+            self.loads += 1  # loaded, but set no input shape: a bug in the runner
+
+    runner = _Broken()
+    with pytest.raises(RuntimeError, match="did not set the input shape"):
+        runner.activate()
+    assert (runner.loads, runner.frees, runner.is_active) == (1, 1, False)
+
+
+def test_infer_all_on_no_images_keeps_the_class_count(tiny_onnx):
+    with load(tiny_onnx) as runner:
+        assert runner.infer_all(np.zeros((0, 3, 32, 32), np.float32)).shape == (0, 10)
+
+
 @pytest.mark.parametrize("kind", ["ort", "torch"])
 def test_infer_before_activate_and_after_with_is_an_error(kind, tiny, tiny_onnx):
     runner = OnnxRuntimeRunner(tiny_onnx) if kind == "ort" else TorchRunner(tiny)

@@ -61,6 +61,9 @@ def triton_repo(ctx: click.Context, models: tuple[Path, ...], name: str | None, 
         if ctx.get_parameter_source("preferred_batch_sizes") != click.core.ParameterSource.DEFAULT:
             raise click.UsageError("give --preferred-batch-sizes or --from-report, not both")
         preferred_batch_sizes = _budget_batches(from_report, max_batch)
+    elif ctx.get_parameter_source("preferred_batch_sizes") == click.core.ParameterSource.DEFAULT:
+        # the defaults fit the default --max-batch; a smaller one keeps those that fit (or itself)
+        preferred_batch_sizes = tuple(b for b in preferred_batch_sizes if b <= max_batch) or (max_batch,)
     config = TritonModelConfig(
         name=name or "", max_batch=max_batch, preferred_batch=preferred_batch_sizes,
         max_queue_delay_us=max_queue_delay_us, instances=instances, kind="cpu" if device == "cpu" else "gpu",
