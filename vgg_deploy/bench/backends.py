@@ -120,7 +120,7 @@ def load_factory(path: str) -> Callable[[dict[str, Any]], BaseRunner]:
                          "importable in a fresh Python (installed, or on PYTHONPATH)") from None
     if not callable(found):
         raise ValueError(f"backend factory {path!r} is not a class or function")
-    return found  # type: ignore[no-any-return]
+    return found
 
 
 def spec_fields(backend: Backend) -> dict[str, Any] | None:

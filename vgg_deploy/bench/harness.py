@@ -219,8 +219,7 @@ def _reference(ws: Workspace, images: np.ndarray, threads: int | None, progress:
         runner = TorchRunner(ws.artifacts["checkpoint"], model_name=ws.model_name, input_size=ws.config.input_size,
                              threads=threads)
         what = "PyTorch eager fp32 on the CPU"
-    elif "onnx-fp32" in ws.artifacts or ws.reference_onnx is not None:
-        source = ws.artifacts.get("onnx-fp32") or ws.reference_onnx
+    elif (source := ws.artifacts.get("onnx-fp32") or ws.reference_onnx) is not None:
         runner = OnnxRuntimeRunner(source, threads=threads)
         what = "ONNX Runtime fp32 on the CPU (no PyTorch model given)" if "onnx-fp32" in ws.artifacts else \
             f"ONNX Runtime fp32 on the CPU, on {source} (the source ONNX named in the engine's manifest)"
