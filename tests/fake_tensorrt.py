@@ -39,6 +39,7 @@ import ctypes
 import enum
 import hashlib
 import importlib.abc
+import importlib.machinery
 import importlib.util
 import json
 import os
@@ -727,8 +728,12 @@ def _modules(gpu: FakeGpu, config: FakeTensorRTConfig | None) -> dict[str, types
     cuda.__path__, bindings.__path__ = [], []  # packages, so `from cuda.bindings import runtime` resolves
     bindings.runtime = rt  # type: ignore[attr-defined]
     cuda.bindings = bindings  # type: ignore[attr-defined]
-    return {"cuda": cuda, "cuda.bindings": bindings, "cuda.bindings.runtime": rt,
-            "tensorrt": make_fake_tensorrt(gpu, config)}
+    modules = {"cuda": cuda, "cuda.bindings": bindings, "cuda.bindings.runtime": rt,
+               "tensorrt": make_fake_tensorrt(gpu, config)}
+    for name, module in modules.items():  # importlib.util.find_spec (torch.export calls it) needs a spec
+        module.__spec__ = importlib.machinery.ModuleSpec(name, None, origin=__file__,
+                                                         is_package=name in ("cuda", "cuda.bindings"))
+    return modules
 
 
 def install_fakes(monkeypatch: Any, *, gpu: FakeGpu | None = None,
