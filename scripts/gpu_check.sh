@@ -8,7 +8,7 @@
 # On the GPU machine the project is installed with `pip install --no-deps --no-build-isolation -e .`; wheels the
 # image lacks (e.g. onnxconverter-common) can be put in $WHEELS (a folder carried along) and are installed first.
 # Steps: 1. vgg-deploy info --json; 2. pytest -m gpu (torch CUDA modes vs the CPU fp32 reference, the cuda-python
-# memory layer without TensorRT); 3. vgg-deploy bench --device cuda on VGG-16, batch 1/8/32/128, copies excluded;
+# memory layer without TensorRT), then pytest -m trt (the TensorRT flows with parity); 3. vgg-deploy bench --device cuda on VGG-16, batch 1/8/32/128, copies excluded;
 # 4. the same with copies included; 5. ONNX Runtime on the machine's CPU cores, for contrast.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -46,6 +46,8 @@ step() {  # step NAME SECONDS COMMAND...: run with a deadline, log to $out/NAME.
 step info 20 vgg-deploy info --json
 cp "$out/info.log" "$out/info.json" 2>/dev/null
 step gpu-tests 60 python -m pytest -m gpu -p no:cacheprovider -rs --junitxml="$out/gpu-tests.xml"
+# The TensorRT user flows (tests/test_trt_flows.py): on real TensorRT when it imports, else on the stand-in.
+step trt-flows 180 python -m pytest -m trt -p no:cacheprovider -rs -s --junitxml="$out/trt-flows.xml"
 step bench-gpu 100 vgg-deploy bench "${model[@]}" --device "$device" --backends "$gpu_backends" \
   --batch-sizes "$sizes" "${timing[@]}" --data synthetic --eval-samples 16 --work "$out/work" -o "$out/bench-gpu"
 step bench-gpu-copies 40 vgg-deploy bench "${model[@]}" --device "$device" --backends "$copy_backends" \
