@@ -9,7 +9,8 @@
 # image lacks (e.g. onnxconverter-common) can be put in $WHEELS (a folder carried along) and are installed first.
 # Steps: 1. vgg-deploy info --json; 2. pytest -m gpu (torch CUDA modes vs the CPU fp32 reference, the cuda-python
 # memory layer without TensorRT), then pytest -m trt (the TensorRT flows with parity); 3. vgg-deploy bench --device
-# cuda on VGG-16, batch 1/8/32/128, copies excluded; 4. the same with copies included; 5. ONNX Runtime on the machine's CPU cores, for contrast.
+# cuda on VGG-16, batch 1/8/32/128, copies excluded; 4. the same with copies included; 5. ONNX Runtime on the
+# machine's CPU cores, for contrast.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
