@@ -233,11 +233,11 @@ def test_bench_with_calib_data_folder(target, digits, tmp_path):
 
 
 def test_bench_an_engine_alone(target, digits, engines, tmp_path):
-    """`bench x.plan`: the model's facts from the manifest; the reference from the source ONNX it names."""
+    """`bench x.plan` (on the GPU: engines run nowhere else): the model's facts from the manifest; the reference
+    from the source ONNX it names."""
     plan = engines["int8"][0]
     out = tmp_path / "bench"
-    args = (str(plan), "--device", "cuda", "--batch-sizes", "2", "--iterations", "2", "--eval-samples", "32",
-            "--in-process", "--no-peak")
+    args = (str(plan), "--batch-sizes", "2", "--iterations", "2", "--eval-samples", "32", "--in-process", "--no-peak")
     cli(bench_args(*args, out=out))
     report, rows = _bench_rows(out)
     row = rows[("trt-int8", 2)]

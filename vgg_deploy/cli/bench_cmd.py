@@ -86,6 +86,8 @@ def bench(models: tuple[Path, ...], model_name: str | None, weights: str | None,
       vgg-deploy bench --model vgg16 --backends ort,ort-int8-cpu,ov-int8 --batch-sizes 1,8 --calib-data digits
       vgg-deploy bench model.onnx model.int8.cpu.onnx --backends ort,ort-int8-cpu,ov-int8 --latency-budget-ms 50
     """
+    from click.core import ParameterSource
+
     from ..bench import BenchOptions, ModelSource, run_bench, write_reports
     from ..bench.report import render_markdown
 
@@ -100,6 +102,10 @@ def bench(models: tuple[Path, ...], model_name: str | None, weights: str | None,
     def progress(message: str) -> None:
         click.echo(f"[bench] {message}", err=True)
 
+    engines_only = bool(model_files) and model_name is None and artifacts_dir is None and \
+        all(f.suffix.lower() in (".plan", ".engine") for f in model_files)
+    if engines_only and click.get_current_context().get_parameter_source("device") == ParameterSource.DEFAULT:
+        device = "cuda"  # engines run nowhere else: `vgg-deploy bench x.plan` means the GPU
     options = BenchOptions(
         backends=backends or ("cuda" if device.startswith("cuda") else "cpu"), batch_sizes=batch_sizes,
         duration_s=duration, iterations=iterations, warmup=warmup, threads=threads, device=device, data=data,
