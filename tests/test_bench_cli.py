@@ -109,7 +109,7 @@ def test_a_registered_backend_runs_in_its_own_worker_process(tmp_path, custom_ba
     custom_backends(Backend("my-ort", "custom", "onnx-fp32", "fp32", "my ONNX Runtime, 1 thread", device="cpu",
                             factory="bench_custom_backends:OrtWithOneThread"))
     result = CliRunner().invoke(bench, [*FAST, "--backends", "my-ort", "--batch-sizes", "2", "--eval-samples",
-                                        "16", "--no-peak", "--out", str(tmp_path)])
+                                        "16", "--no-peak", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     row = next(r for r in json.loads((tmp_path / "report.json").read_text())["results"] if r["backend"] == "my-ort")
     assert row["status"] == "ok" and row["subprocess"], row["reason"]

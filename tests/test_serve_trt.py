@@ -36,7 +36,7 @@ def engine(tmp_path_factory):
     with pytest.MonkeyPatch.context() as patch:
         target = use_target(patch, folder)
         for args in (["export", "--model", MODEL, "-o", str(onnx)],
-                     ["build-trt", "--onnx", str(onnx), "--batch", "1:4:8", "-o", str(plan)]):
+                     ["build-trt", str(onnx), "--profile", "1:4:8", "-o", str(plan)]):
             done = subprocess.run([main_python, "-m", "vgg_deploy", *args], cwd=ROOT, timeout=300,
                                   capture_output=True, text=True)
             assert done.returncode == 0, done.stderr[-2000:]
@@ -76,7 +76,7 @@ def test_serve_an_engine_answers_as_the_runner_and_takes_a_loadtest(engine, tmp_
     try:
         served = np.concatenate([_infer_http(server.http_url, images[i:i + 2]) for i in range(0, 6, 2)])
         result = CliRunner().invoke(_Group("vgg-deploy", commands=[loadtest]), [
-            "loadtest", server.http_url, "--concurrency", "2", "--requests", "16", "--batch", "2", "--warmup", "2",
+            "loadtest", server.http_url, "--concurrency", "2", "--requests", "16", "--batch-size", "2", "--warmup", "2",
             "--metrics-url", server.metrics_url, "--timeout", "60", "-o", str(tmp_path), "--json"])
         assert result.exit_code == 0, result.output
     finally:

@@ -41,11 +41,11 @@ FLOOR = {"fp32": (0.99999, 1.0), "fp16": (0.999, 0.98), "int8": (0.99, 0.95)}  #
 # -- the commands, as typed (option names in one place) --------------------------------------------------------------
 
 def build_trt(onnx: Path, plan: Path, *options: str) -> list[str]:
-    return ["build-trt", "--onnx", str(onnx), *options, "-o", str(plan)]
+    return ["build-trt", str(onnx), *options, "-o", str(plan)]
 
 
 def bench_args(*args: str, out: Path) -> list[str]:
-    return ["bench", *args, "--out", str(out)]
+    return ["bench", *args, "-o", str(out)]
 
 
 def cli(args: list[str], code: int = 0):

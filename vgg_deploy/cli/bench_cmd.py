@@ -102,8 +102,8 @@ def bench(models: tuple[Path, ...], model_name: str | None, weights: str | None,
     def progress(message: str) -> None:
         click.echo(f"[bench] {message}", err=True)
 
-    engines_only = bool(model_files) and model_name is None and artifacts_dir is None and \
-        all(f.suffix.lower() in (".plan", ".engine") for f in model_files)
+    engines_only = bool(models) and model_name is None and artifacts_dir is None and \
+        all(f.suffix.lower() in (".plan", ".engine") for f in models)
     if engines_only and click.get_current_context().get_parameter_source("device") == ParameterSource.DEFAULT:
         device = "cuda"  # engines run nowhere else: `vgg-deploy bench x.plan` means the GPU
     options = BenchOptions(
