@@ -15,10 +15,10 @@ mkdir -p "$out"
 vgg-deploy info
 echo
 echo "== 1. train vgg_digits on scikit-learn's digits"
-python scripts/train_digits.py -o "$out/vgg_digits.pth" --test-npz "$out/digits_test.npz"
+python scripts/train_digits.py -o "$out/vgg_digits.safetensors" --test-npz "$out/digits_test.npz"
 echo
 echo "== 2. export to ONNX (verified against PyTorch)"
-vgg-deploy export --model vgg_digits --weights "$out/vgg_digits.pth" -o "$out/vgg_digits.onnx"
+vgg-deploy export --model vgg_digits --weights "$out/vgg_digits.safetensors" -o "$out/vgg_digits.onnx"
 echo
 echo "== 3. precision variants (held-out parity against fp32)"
 [ -d "$out/digits_images" ] || vgg-deploy digits -o "$out/digits_images"
@@ -30,6 +30,6 @@ vgg-deploy quantize "$out/vgg_digits.onnx" --precision fp16 --calib-data "$out/d
   -o "$out/vgg_digits.fp16.onnx"
 echo
 echo "== 4. bench every CPU backend against eager fp32 on the held-out digits"
-vgg-deploy bench "$out/vgg_digits.pth" "$out/vgg_digits.onnx" "$out/vgg_digits.fp16.onnx" \
+vgg-deploy bench "$out/vgg_digits.safetensors" "$out/vgg_digits.onnx" "$out/vgg_digits.fp16.onnx" \
   "$out/vgg_digits.int8.tensorrt.onnx" "$out/vgg_digits.int8.cpu.onnx" \
   --data "$out/digits_test.npz" --backends cpu --batch-sizes 1,32 --duration 1s -o "$out/bench-digits"

@@ -89,7 +89,7 @@ def test_wrong_architecture_names_the_keys_and_the_fitting_config(tmp_path):
     message = str(err.value)
     assert str(path) in message and "\n" not in message
     assert "missing: features.3.weight" in message and "unexpected: features.2.weight" in message
-    assert message.endswith("it fits --model vgg16 --num-classes 10 --width-divisor 8")
+    assert message.endswith("it fits --model vgg16 --num-classes 10 --width-divisor 8 --classifier-width 32")
 
 
 def test_missing_key_is_reported_by_name(tmp_path):

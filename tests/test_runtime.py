@@ -308,7 +308,7 @@ def test_load_standard_checkpoint_recognises_the_model(suffix, tmp_path):
 def test_custom_checkpoint_needs_model_name(tiny, tmp_path):
     path = tmp_path / "tiny.pt"
     torch.save(tiny.state_dict(), path)
-    with pytest.raises(RunnerError, match=r"tiny.pt: cannot tell which model.*pass model_name= \(one of: .*vgg_tiny"):
+    with pytest.raises(RunnerError, match=r"tiny.pt: cannot tell which model.*pass --model NAME \(model_name= in Python; one of: .*vgg_tiny"):
         load(path)
     with load(path, model_name="vgg_tiny") as runner:
         np.testing.assert_allclose(runner.infer(_batch(2)), _forward(tiny, _batch(2)), rtol=1e-4, atol=1e-7)

@@ -227,6 +227,14 @@ def test_malformed_requests_get_errors_and_the_server_keeps_serving(server):
     assert server.process.poll() is None
 
 
+def test_nan_inputs_get_an_error_not_nan_logits(server):
+    bad = np.zeros((1, 3, 32, 32), np.float32)
+    bad[0, 0, 0, 0] = np.nan
+    with pytest.raises(Exception, match="NaN/Inf"):
+        _infer_http(server.http_url, bad)
+    assert _infer_http(server.http_url, np.zeros((1, 3, 32, 32), np.float32)).shape == (1, 10)
+
+
 @pytest.mark.parametrize("protocol, url_of", [("http", lambda s: s.http_url), ("grpc", lambda s: s.grpc_url)])
 def test_loadtest_command(server, tmp_path, protocol, url_of):
     from vgg_deploy.cli import _Group
@@ -309,3 +317,36 @@ def test_a_busy_port_is_one_line_at_once(model_file):
                                             "--grpc-port", str(grpc_port), "--metrics-port", str(port)])
     assert result.exit_code == 1, result.output
     assert f"cannot bind {HOST}:{port}" in result.output and "--metrics-port" in result.output
+
+
+def _stub_folders() -> set[Path]:
+    import tempfile
+
+    return set(Path(tempfile.gettempdir()).glob("folder*"))
+
+
+def test_a_request_that_kills_triton_ends_serve_cleanly(model_file):
+    """Triton 2.51 allocates a JSON request's declared shape before checking it: [1e8, 3, 32, 32] aborts
+    tritonserver (std::bad_alloc). Then serve exits 1 with one line, leaving no process or folder behind;
+    if a later Triton refuses the request instead, the server must simply keep serving."""
+    import urllib.request
+
+    folders_before = _stub_folders()
+    doomed = Server(model_file, "--max-batch", "4")
+    body = json.dumps({"inputs": [{"name": "input", "shape": [100_000_000, 3, 32, 32], "datatype": "FP32",
+                                   "data": [0.0]}]}).encode()
+    request = urllib.request.Request(f"http://{doomed.http_url}/v2/models/{MODEL}/infer", data=body,
+                                     headers={"Content-Type": "application/json"})
+    with pytest.raises(Exception):  # an HTTP error, or the connection closed by the dying server
+        urllib.request.urlopen(request, timeout=60)
+    try:
+        code = doomed.process.wait(STOP_TIMEOUT_S)
+    except subprocess.TimeoutExpired:  # Triton survived: it bounded the request itself
+        assert _infer_http(doomed.http_url, np.zeros((1, 3, 32, 32), np.float32)).shape == (1, 10)
+        assert doomed.stop() == 0
+        return
+    log = doomed.log.read_text(errors="replace")
+    assert code == 1, log[-2000:]
+    assert "Error: Triton stopped unexpectedly" in log and "Traceback" not in log and "CleanupWarning" not in log
+    _assert_nothing_left(doomed)
+    assert _stub_folders() <= folders_before, f"left: {_stub_folders() - folders_before}"

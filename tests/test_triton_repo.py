@@ -196,3 +196,12 @@ def test_validation_catches_a_config_that_does_not_match_the_model(tmp_path):
         parse_config(text.replace("max_batch_size", "max_batch"))
     with pytest.raises(ServeError, match="platform"):
         check_config(parse_config(text), dataclasses.replace(model, format="plan"))
+
+
+@pytest.mark.parametrize("max_batch, preferred", [(8, [8]), (4, [4]), (32, [8, 16])])
+def test_the_default_preferred_batch_adapts_to_max_batch(tmp_path, max_batch, preferred):
+    tiny_onnx(tmp_path / "tiny.onnx")
+    result = _invoke(tmp_path / "tiny.onnx", "--max-batch", str(max_batch), "-o", tmp_path / "repo")
+    assert result.exit_code == 0, result.output
+    config = parse_config((tmp_path / "repo" / "tiny" / "config.pbtxt").read_text())
+    assert list(config.dynamic_batching.preferred_batch_size) == preferred

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
@@ -64,6 +64,7 @@ def load_bench_inputs(
                          "PATH|digits|synthetic, --data PATH, or the INT8 ONNX itself")
     if not need_calibration or calib_source is None:
         samples = load_samples(source, config, limit=eval_samples, seed=seed, show_progress=False)
+        _check_labels(samples, config)
         progress(f"evaluation inputs: {samples.describe()}")
         return BenchInputs(samples, None, f"{len(samples)} {samples.noun} from {samples.source}")
     if calib_source == source:
@@ -83,5 +84,17 @@ def load_bench_inputs(
         calibration = load_samples(calib_source, config, limit=calib_samples, seed=seed + 1, show_progress=False)
         note = (f"{len(evaluation)} {evaluation.noun} from {evaluation.source} for evaluation; calibration: "
                 f"{len(calibration)} {calibration.noun} from {calibration.source}")
+    _check_labels(evaluation, config)
     progress(note)
     return BenchInputs(evaluation, calibration, note)
+
+
+def _check_labels(samples: Any, config: VGGConfig) -> None:
+    """Labels the model cannot output would make the accuracy silently 0%: refuse them."""
+    if samples.labels is None or not len(samples.labels):
+        return
+    low, high = int(samples.labels.min()), int(samples.labels.max())
+    if low < 0 or high >= config.num_classes:
+        where = f"{len(samples.classes)} class folders" if samples.classes else f"labels {low}..{high}"
+        raise BenchError(f"{samples.source}: {where}, but {config.name} has {config.num_classes} classes; "
+                         "give data whose classes are the model's (class sub-folders in the model's class order)")

@@ -172,14 +172,18 @@ class Workspace:
     def _cached(self, path: Path, recipe: dict[str, Any]) -> bool:
         sidecar = path.with_name(path.name + _RECIPE_SUFFIX)
         try:
-            return path.is_file() and json.loads(sidecar.read_text()).get("recipe") == recipe
+            recorded = json.loads(sidecar.read_text())
         except (OSError, ValueError):
             return False
+        # The artifact's own hash too: a truncated or edited file under the same recipe is made again.
+        return path.is_file() and recorded.get("recipe") == recipe and \
+            recorded.get("sha256") == self._file_hash(path)
 
     def _record(self, path: Path, recipe: dict[str, Any], kind: str, reused: bool) -> None:
         self.made[kind] = "reused from the work folder" if reused else "made"
         if not reused:
-            path.with_name(path.name + _RECIPE_SUFFIX).write_text(json.dumps({"recipe": recipe}, indent=2) + "\n")
+            record = {"recipe": recipe, "sha256": self._file_hash(path)}
+            path.with_name(path.name + _RECIPE_SUFFIX).write_text(json.dumps(record, indent=2) + "\n")
 
     def _save_checkpoint(self, progress: Callable[[str], None]) -> Path:
         import torch
@@ -330,9 +334,13 @@ def _engine_workspace(engine: Path, work: Path, given: dict[str, Path], progress
 def _checkpoint_model_name(path: Path, onnx_facts: dict[str, Any] | None) -> str:
     from ..models import list_models
     from ..models.checkpoint import infer_architecture, read_state_dict
+    from ..models.saved import checkpoint_config
 
     if onnx_facts and onnx_facts.get("architecture") in list_models():
         return str(onnx_facts["architecture"])
+    saved = checkpoint_config(path)  # a vgg-deploy .safetensors says what it is
+    if saved is not None:
+        return saved.name
     arch = infer_architecture(read_state_dict(path))
     name = arch.standard_name() if arch is not None else None
     if name is None:

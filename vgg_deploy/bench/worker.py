@@ -8,16 +8,22 @@ is what the harness reads.
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from pathlib import Path
 
+from ..interrupt import Terminated, terminate_as_interrupt
 from .measure import run_spec
 
 
 def main(argv: list[str] | None = None) -> int:
+    terminate_as_interrupt()  # a worker sent SIGTERM frees its runner (device memory, threads) on the way out
     args = sys.argv[1:] if argv is None else argv
-    spec = json.loads(Path(args[0]).read_text() if args else sys.stdin.read())
-    result = run_spec(spec)
+    try:
+        spec = json.loads(Path(args[0]).read_text() if args else sys.stdin.read())
+        result = run_spec(spec)
+    except Terminated:
+        return 128 + signal.SIGTERM  # the shell's convention for "ended by SIGTERM", after the clean-up
     text = json.dumps(result)
     if spec.get("result_path"):
         Path(spec["result_path"]).write_text(text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from ..errors import VGGDeployError
+from ..interrupt import terminate_as_interrupt
 from .bench_cmd import bench
 from .build_trt_cmd import build_trt
 from .data_cmd import digits
@@ -24,6 +25,7 @@ class _Group(click.Group):
     """Turns user errors (VGGDeployError) into one line on stderr and exit 1; bugs keep their traceback."""
 
     def invoke(self, ctx: click.Context) -> object:
+        terminate_as_interrupt()  # SIGTERM cleans up like Ctrl-C (temporary files, child processes)
         try:
             return super().invoke(ctx)
         except VGGDeployError as exc:

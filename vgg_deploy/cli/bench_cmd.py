@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from ..errors import VGGDeployError
-from .params import DEVICE, INPUT_SIZE, MODEL, WEIGHTS, Command, IntList, conversion_options, output_option
+from .params import DEVICE, INPUT_SIZE, MODEL, OUTPUT_FOLDER, WEIGHTS, Command, IntList, conversion_options, output_option
 
 __all__ = ["bench"]
 
@@ -57,7 +57,7 @@ class Duration(click.ParamType):
 @click.option("--cuda-graphs", is_flag=True, help="GPU: replay CUDA graphs (torch, TensorRT).")
 @click.option("--latency-budget-ms", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Report per backend the highest-throughput batch whose p99 fits this budget.")
-@output_option(type=click.Path(file_okay=False, path_type=Path), required=False, default=Path("out/bench"),
+@output_option(type=OUTPUT_FOLDER, required=False, default=Path("out/bench"),
                show_default=True, old="--out",
                help="Report folder (artifacts made on the way are cached in OUTPUT/artifacts unless --work).")
 @click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=None,
@@ -88,6 +88,7 @@ def bench(models: tuple[Path, ...], model_name: str | None, weights: str | None,
     """
     from click.core import ParameterSource
 
+    from ..artifacts import removing_new_empty_folders
     from ..bench import BenchOptions, ModelSource, run_bench, write_reports
     from ..bench.report import render_markdown
 
@@ -116,9 +117,10 @@ def bench(models: tuple[Path, ...], model_name: str | None, weights: str | None,
     )
     source = ModelSource(model=model_name, weights=weights, input_size=input_size, files=files, seed=seed)
     try:
-        report = run_bench(source, out=output, work=work, options=options, command=_command_line(click.get_current_context()),
-                           progress=progress)
-        paths = write_reports(report, output, progress=progress)
+        with removing_new_empty_folders(output):  # a refused run leaves no empty OUTPUT behind
+            report = run_bench(source, out=output, work=work, options=options,
+                               command=_command_line(click.get_current_context()), progress=progress)
+            paths = write_reports(report, output, progress=progress)
     except VGGDeployError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

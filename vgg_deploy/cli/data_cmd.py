@@ -18,12 +18,17 @@ class NewFolder(click.ParamType):
     name = "DIR"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        from ..artifacts import OutputError, check_output
+
         path = Path(value)
         if path.is_file():
             self.fail(f"'{value}' is a file; give a new folder name", param, ctx)
         if path.is_dir() and any(path.iterdir()):
             self.fail(f"'{value}' already exists and is not empty; give a new folder name", param, ctx)
-        return path
+        try:
+            return check_output(path, folder=True)
+        except OutputError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 @click.command(cls=Command)

@@ -54,11 +54,13 @@ def export(
       vgg-deploy export --model d2l_vgg11_fashion --weights fashion.safetensors -o fashion.onnx
     """
     from ..export import export_onnx
+    from ..export.onnx_export import check_opset
     from ..models import create_model
 
     def progress(message: str) -> None:
         click.echo(f"[vgg-deploy] {message}", err=True)
 
+    check_opset(opset)  # before the model is built
     started = time.perf_counter()
     progress(f"building {model_name} ({'random weights' if weights is None else weights})")
     model = create_model(

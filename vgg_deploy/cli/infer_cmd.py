@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .params import Command, model_argument
+from .params import MODEL, Command, model_argument
 
 __all__ = ["infer", "read_labels"]
 
@@ -41,9 +42,12 @@ def read_labels(path: Path) -> tuple[str, ...]:
               help="A text file with one label per line (class-index order); overrides the model's labels.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=None,
               help="Images per inference call. Default: 32, or the model's fixed batch.")
+@click.option("--model", "model_name", type=MODEL, default=None,
+              help="Checkpoints: the registered model it is (.pth and foreign files do not say; a vgg-deploy "
+                   ".safetensors does).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON list instead of text.")
 def infer(model: Path, images: tuple[Path, ...], top_k: int, labels_path: Path | None, batch_size: int | None,
-          as_json: bool) -> None:
+          model_name: str | None, as_json: bool) -> None:
     """Classify IMAGES with MODEL and print the top-k classes with their probabilities.
 
     MODEL is a TensorRT engine (.plan/.engine, built by `vgg-deploy build-trt`), an ONNX file (ONNX Runtime) or a
@@ -53,18 +57,33 @@ def infer(model: Path, images: tuple[Path, ...], top_k: int, labels_path: Path |
     Examples:
       vgg-deploy infer vgg16.int8.plan cat.jpg dog.png
       vgg-deploy infer vgg16.onnx photos/*.jpg --top-k 3 --labels imagenet_classes.txt --json
+      vgg-deploy infer finetuned.pth cat.jpg --model vgg16_bn
     """
     from ..errors import VGGDeployError
     from ..runtime import load
+    from ..runtime.load import CHECKPOINT_SUFFIXES
 
     labels = read_labels(labels_path) if labels_path is not None else None
-    with load(model) as runner:
+    options = {}
+    if model_name is not None:
+        if model.suffix.lower() not in CHECKPOINT_SUFFIXES:
+            raise click.UsageError(f"--model names what a checkpoint ({', '.join(CHECKPOINT_SUFFIXES)}) is; "
+                                   f"{model} carries its own description")
+        options["model_name"] = model_name
+    with load(model, **options) as runner:
         config = runner.config
+        if config is None:
+            raise VGGDeployError(f"{model}: no vgg-deploy metadata, so its preprocessing (input size, mean/std, "
+                                 "labels) is unknown; export the model with `vgg-deploy export`")
         if labels is not None and config is not None and len(labels) != config.num_classes:
             raise VGGDeployError(f"{labels_path}: {len(labels)} labels, but {model} has {config.num_classes} classes; "
                                  "give one label per class, in class-index order")
         predictions = runner.predict(list(images), top_k=top_k, batch_size=batch_size)
         backend = runner.name
+    broken = [p.source for p in predictions if any(not math.isfinite(s.probability) for s in p.top_k)]
+    if broken:
+        raise VGGDeployError(f"{model}: NaN/Inf logits for {len(broken)} of {len(predictions)} images (first: "
+                             f"{broken[0]}); the model overflows in its precision or its weights are damaged")
     if labels is not None:
         predictions = [
             replace(p, top_k=tuple(replace(s, label=labels[s.index] if s.index < len(labels) else s.label)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from .params import Command, deprecated_alias, output_option
+from .params import OUTPUT_FOLDER, Command, deprecated_alias, output_option
 
 __all__ = ["loadtest"]
 
@@ -29,7 +29,7 @@ __all__ = ["loadtest"]
 @click.option("--metrics-url", default=None, help="Triton's metrics. Default: http://HOST:8002/metrics.")
 @click.option("--timeout", "timeout_s", type=click.FloatRange(min=1), default=300, show_default=True,
               help="Seconds the whole run may take; it stops sending after that.")
-@output_option(type=click.Path(file_okay=False, path_type=Path), required=False, old="--out",
+@output_option(type=OUTPUT_FOLDER, required=False, old="--out",
                help="Write loadtest.json and loadtest.md into this folder.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def loadtest(url: str, name: str | None, concurrency: int, requests: int, batch_size: int, protocol: str, warmup: int,

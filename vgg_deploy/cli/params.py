@@ -12,7 +12,8 @@ import click
 from click.core import ParameterSource
 
 __all__ = [
-    "MODEL", "INPUT_SIZE", "BATCH", "WEIGHTS", "OUTPUT_FILE", "MODEL_FILE", "CUDA_DEVICE", "DEVICE", "REMOVED_IN",
+    "MODEL", "INPUT_SIZE", "BATCH", "WEIGHTS", "OUTPUT_FILE", "OUTPUT_FOLDER", "MODEL_FILE", "CUDA_DEVICE", "DEVICE",
+    "REMOVED_IN",
     "IntList", "Device", "AliasedChoice", "Command", "DeprecatedAlias", "conversion_options", "deprecated_alias",
     "deprecated_spellings", "deprecation_warning", "model_argument", "output_option", "parse_int_list",
 ]
@@ -241,6 +242,8 @@ class Weights(_LowerMetavar):
         if str(value).lower() == "imagenet":
             return "imagenet"
         path = Path(value)
+        if path.is_dir():
+            self.fail(f"'{value}' is a folder; pass a .pt/.pth/.safetensors checkpoint file or 'imagenet'", param, ctx)
         if not path.is_file():
             self.fail(f"file '{value}' does not exist; pass a .pt/.pth/.safetensors checkpoint or 'imagenet'", param, ctx)
         return str(path)
@@ -252,14 +255,34 @@ class OutputFile(click.ParamType):
     name = "FILE"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        from ..artifacts import OutputError, check_output
+
         path = Path(value)
         if path.is_dir():
             self.fail(f"'{value}' is a directory; give a file name such as {Path(value) / 'model.onnx'}", param, ctx)
-        return path
+        try:
+            return check_output(path)  # a file in the way, a read-only folder: before any work is done
+        except OutputError as exc:
+            self.fail(str(exc), param, ctx)
+
+
+class OutputFolder(click.ParamType):
+    """A folder to write into; a file in the way or a folder we cannot write in is refused before any work."""
+
+    name = "DIRECTORY"  # as click.Path(file_okay=False) shows it
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        from ..artifacts import OutputError, check_output
+
+        try:
+            return check_output(Path(value), folder=True)
+        except OutputError as exc:
+            self.fail(str(exc), param, ctx)
 
 
 MODEL, INPUT_SIZE, BATCH, WEIGHTS, OUTPUT_FILE = ModelName(), InputSize(), Batch(), Weights(), OutputFile()
 DEVICE, CUDA_DEVICE = Device(), Device(cuda_only=True, legacy_index=True)
+OUTPUT_FOLDER = OutputFolder()
 
 
 def conversion_options(command: _F) -> _F:

@@ -42,6 +42,7 @@ def quantize(
       vgg-deploy quantize vgg16.onnx --precision int8 --target cpu --calib-data images/ -o vgg16.cpu.int8.onnx
       vgg-deploy quantize vgg16.onnx --precision fp16 -o vgg16.fp16.onnx
     """
+    from ..artifacts import check_output
     from ..export import config_from_metadata, read_metadata
     from ..precision import conversion_inputs, convert_precision
 
@@ -53,6 +54,7 @@ def quantize(
             "INT8 needs calibration images: pass --calib-data PATH (image folder, .npy or .npz), 'digits', or "
             "'synthetic' to calibrate on random inputs on purpose (the result says so)"
         )
+    check_output(output, inputs=[model])  # before the calibration images are read
     config = config_from_metadata(read_metadata(model), source=str(model))
     inputs = conversion_inputs(config, precision=precision, calib_data=calib_data, calib_samples=calib_samples,
                                seed=seed, progress=progress)

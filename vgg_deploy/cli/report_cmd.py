@@ -7,14 +7,14 @@ from pathlib import Path
 import click
 
 from ..errors import VGGDeployError
-from .params import Command, output_option
+from .params import OUTPUT_FOLDER, Command, output_option
 
 __all__ = ["report"]
 
 
 @click.command(cls=Command)
 @click.argument("report_json", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@output_option(type=click.Path(file_okay=False, path_type=Path), required=False, old="--out",
+@output_option(type=OUTPUT_FOLDER, required=False, old="--out",
                help="Folder for the rendered files [default: next to REPORT_JSON].")
 def report(report_json: Path, output: Path | None) -> None:
     """Re-render report.md, report.html, chart.png and latency.png from REPORT_JSON (checked against the schema).

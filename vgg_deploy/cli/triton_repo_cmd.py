@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .params import MODEL_FILE, Command, Device, IntList, deprecated_alias, output_option
+from .params import MODEL_FILE, OUTPUT_FOLDER, Command, Device, IntList, deprecated_alias, output_option
 
 __all__ = ["triton_repo"]
 
@@ -33,7 +33,7 @@ __all__ = ["triton_repo"]
               help="Take the preferred batch sizes from a bench report's latency-budget section.")
 @click.option("--tensorrt-accelerator", type=click.Choice(["fp32", "fp16", "int8"]), default=None,
               help="ONNX on GPU: run it through ONNX Runtime's TensorRT execution accelerator at this precision.")
-@output_option(type=click.Path(file_okay=False, path_type=Path),
+@output_option(type=OUTPUT_FOLDER,
                help="The repository folder (created; existing models of the same name are replaced).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @click.pass_context

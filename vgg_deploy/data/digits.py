@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import functools
-import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..artifacts import atomic_folder
 from ..optional import require
 from .sources import DataError
 
@@ -58,15 +56,10 @@ def write_digits_folder(out_dir: str | Path, *, limit: int | None = None) -> int
         raise DataError(f"{out_dir} already exists and is not an empty folder; choose a new folder name")
     images, labels = digits_images()
     count = len(images) if limit is None else min(limit, len(images))
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", suffix=".tmp", dir=out_dir.parent))
-    try:
+    with atomic_folder(out_dir) as tmp:
         for digit in DIGIT_CLASSES:
             (tmp / digit).mkdir()
         for index in range(count):
             # Zero-padded so that sorted file order is index order within each class.
             images[index].save(tmp / str(labels[index]) / f"{index:04d}.png")
-        os.replace(tmp, out_dir)  # an empty existing folder is replaced; a non-empty one makes this fail
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
     return count

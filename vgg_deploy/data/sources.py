@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import os
 import struct
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +23,10 @@ __all__ = [
     "DEFAULT_SYNTHETIC_COUNT",
 ]
 
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"})
 BUILTIN_SOURCES = ("digits", "synthetic")
 DEFAULT_SYNTHETIC_COUNT = 128
-_ACCEPTED = ("an image folder (jpg/jpeg/png/bmp/webp; class sub-folders give labels), a .npy or .npz file of "
+_ACCEPTED = ("an image folder (jpg/jpeg/png/bmp/webp/tiff; class sub-folders give labels), a .npy or .npz file of "
              "(N, C, H, W) float images, 'digits' or 'synthetic'")
 
 
@@ -246,8 +247,10 @@ def _decode(path: Path, config: VGGConfig) -> np.ndarray | str:
     from PIL import Image
 
     try:
-        with Image.open(path) as image:
-            image.load()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # large but under the limit: decode it
+            with Image.open(path) as image:
+                image.load()
     except Image.DecompressionBombError as exc:
         return f"too large to decode safely ({exc})"
     except (OSError, SyntaxError, ValueError, EOFError, struct.error) as exc:

@@ -36,6 +36,9 @@ def load_onnx(path: str | Path, *, weights: bool = False) -> Any:
     """An onnx.ModelProto from a user's file (without external weights unless asked); one clear error if unreadable."""
     import onnx
 
+    from ..artifacts import check_input_file
+
+    check_input_file(path, what="an ONNX file")
     try:
         return onnx.load(str(path), load_external_data=weights)
     except Exception as exc:

@@ -15,14 +15,15 @@ from typing import Any, Callable
 import numpy as np
 import torch
 
-from ..artifacts import atomic_output
+from ..artifacts import atomic_output, check_output
 from ..errors import ExportError, ParityError, first_line
 from ..quiet import quiet_libraries
 from ..models.vgg import VGG
 from .metadata import INPUT_NAME, OUTPUT_NAME, config_metadata, set_metadata
 from .parity import Parity, compare_logits
 
-__all__ = ["export_onnx", "ExportResult", "verify_onnx", "DEFAULT_OPSET", "INPUT_NAME", "OUTPUT_NAME"]
+__all__ = ["export_onnx", "ExportResult", "verify_onnx", "supported_opsets", "check_opset", "DEFAULT_OPSET", "INPUT_NAME",
+           "OUTPUT_NAME"]
 
 DEFAULT_OPSET = 17
 DYNAMIC_VERIFY_BATCHES = (1, 5)
@@ -68,16 +69,21 @@ def export_onnx(
     """
     if batch is not None and batch < 1:
         raise ExportError(f"batch must be >= 1, got {batch}")
+    check_opset(opset)
     config = model.config
+    output = check_output(output, inputs=[] if weights in ("random", "imagenet") else [weights],
+                          expected_bytes=4 * config.parameter_count)
     model = model.eval()
     started = time.perf_counter()
     progress(f"exporting {config.name} with torch.onnx (dynamo), opset {opset}")
     proto = _export_proto(model, opset=opset, batch=batch)
+    written = _opset_of(proto)
+    if written != opset:  # the exporter falls back silently where it cannot honour the request
+        raise ExportError(f"the exporter wrote opset {written} when asked for {opset}; pass --opset {written}")
     set_metadata(proto, config_metadata(config, precision="fp32", weights=weights, opset=opset))
     _check(proto)
     export_seconds = time.perf_counter() - started
 
-    output = Path(output)
     with atomic_output(output) as tmp:
         import onnx
 
@@ -97,6 +103,28 @@ def export_onnx(
         exporter=f"torch.onnx dynamo (torch {torch.__version__})", export_seconds=export_seconds,
         parity=parity, verify_batches=verify_batches,
     )
+
+
+def supported_opsets() -> tuple[int, int]:
+    """The opsets an export can have: from 17 (what TensorRT and the converter handle) to the installed onnx's
+    newest (the dynamo exporter silently writes its native opset for anything newer)."""
+    import onnx
+
+    return DEFAULT_OPSET, int(onnx.defs.onnx_opset_version())
+
+
+def check_opset(opset: int) -> None:
+    """ExportError naming the range when the installed exporter cannot write `opset`."""
+    import onnx
+
+    low, high = supported_opsets()
+    if not low <= opset <= high:
+        raise ExportError(f"opset {opset} cannot be written by the installed exporter (onnx {onnx.__version__}): "
+                          f"pass --opset {low} to {high}")
+
+
+def _opset_of(proto: Any) -> int:
+    return max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=0)
 
 
 def _export_proto(model: VGG, *, opset: int, batch: int | None) -> Any:

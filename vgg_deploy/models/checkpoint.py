@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,16 +39,43 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
 
     Unwraps {"state_dict": ...} and {"model": ...} and DataParallel's "module." prefix.
     """
+    import pickle
+    import warnings
+
+    from ..artifacts import InputFileError, check_input_file
+
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint file; pass a .pt/.pth/.safetensors state dict")
     try:
-        if path.suffix == ".safetensors":
-            from safetensors.torch import load_file
+        check_input_file(path, what="a .pt/.pth/.safetensors state dict")
+    except InputFileError as exc:
+        raise CheckpointError(str(exc)) from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about pickle protocols and future defaults: not the user's
+            if path.suffix == ".safetensors":
+                from safetensors.torch import load_file
 
-            obj: object = load_file(str(path), device="cpu")
-        else:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
+                obj: object = load_file(str(path), device="cpu")
+            else:
+                obj = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        # torch's text advises weights_only=False, i.e. running the file's code: never pass that on.
+        text = str(exc)
+        after = text.split("WeightsUnpickler error:", 1)[1] if "WeightsUnpickler error:" in text else ""
+        detail = next((line.strip() for line in after.splitlines() if line.strip()), "")
+        detail = detail.split(". Please", 1)[0][:160]  # torch goes on to explain how to trust the file: we do not
+        if "Unsupported global" in detail:
+            raise CheckpointError(
+                f"{path}: not a plain state dict: it holds Python objects that safe loading refuses ({detail}); "
+                "save it with torch.save(model.state_dict(), PATH) or as .safetensors"
+            ) from None
+        raise CheckpointError(
+            f"{path}: cannot read checkpoint (not a pickle that safe loading accepts"
+            + (f": {detail}" if detail else "") + "); expected a PyTorch state dict (.pt/.pth, saved with "
+            "torch.save) or a .safetensors file"
+        ) from None
     except Exception as exc:  # any reader failure on user data is a user error
         reason = first_line(exc, limit=200)
         raise CheckpointError(
@@ -68,6 +96,11 @@ def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
         if not isinstance(value, torch.Tensor):
             raise CheckpointError(f"{path}: entry {key!r} is {type(value).__name__}, not a tensor")
         state[key[len("module."):] if str(key).startswith("module.") else str(key)] = value
+    for key, value in state.items():
+        if value.is_floating_point() and not bool(torch.isfinite(value).all()):
+            bad = int((~torch.isfinite(value)).sum())
+            raise CheckpointError(f"{path}: weight {key} has {bad} NaN/Inf values; the checkpoint is damaged or its "
+                                  "training diverged: use an earlier checkpoint")
     return state
 
 
@@ -79,6 +112,8 @@ class CheckpointArchitecture:
     batch_norm: bool
     in_channels: int
     num_classes: int | None
+    classifier_width: int | None = None  # rows of classifier.0 (4096 in torchvision's models)
+    classifier_in_features: int | None = None  # columns of classifier.0: last channels x the pooled map
 
     def standard_name(self) -> str | None:
         """The registered standard model with these blocks (at any width divisor), if any."""
@@ -112,6 +147,16 @@ class CheckpointArchitecture:
             options += f" --in-channels {self.in_channels}"
         if divisor != 1:
             options += f" --width-divisor {divisor}"
+        if self.classifier_width is not None and self.classifier_width != 4096:
+            options += f" --classifier-width {self.classifier_width}"
+        channels = self.blocks[-1][1]
+        if self.classifier_in_features is not None and self.classifier_in_features != channels * 49:
+            # not torchvision's 7x7 average pool: a plain flatten of the last feature map, whose area says the input
+            side = math.isqrt(self.classifier_in_features // channels) if self.classifier_in_features % channels == 0 else 0
+            if side and side * side * channels == self.classifier_in_features:
+                options += f" --classifier-input flatten --input-size {side << len(self.blocks)}"
+            else:
+                options += " --classifier-input flatten (with a non-square input size)"
         return options
 
 
@@ -122,8 +167,8 @@ def infer_architecture(state: Mapping[str, torch.Tensor]) -> CheckpointArchitect
         for k, v in state.items()
         if (m := re.fullmatch(r"features\.(\d+)\.weight", k)) and v.ndim == 4
     )
-    if not convs:
-        return None
+    if not convs or any(shape[2:] != (3, 3) for _, shape in convs):
+        return None  # no convs, or not VGG's 3x3 kernels
     batch_norm = any(re.fullmatch(r"features\.\d+\.running_mean", k) for k in state)
     step = 3 if batch_norm else 2  # conv, [bn], relu
     blocks: list[tuple[int, int]] = []
@@ -137,10 +182,12 @@ def infer_architecture(state: Mapping[str, torch.Tensor]) -> CheckpointArchitect
         else:
             return None
     blocks.append((count, convs[-1][1][0]))
-    last = state.get("classifier.6.weight")
+    last, first = state.get("classifier.6.weight"), state.get("classifier.0.weight")
     return CheckpointArchitecture(
         blocks=tuple(blocks), batch_norm=batch_norm, in_channels=convs[0][1][1],
         num_classes=int(last.shape[0]) if last is not None and last.ndim == 2 else None,
+        classifier_width=int(first.shape[0]) if first is not None and first.ndim == 2 else None,
+        classifier_in_features=int(first.shape[1]) if first is not None and first.ndim == 2 else None,
     )
 
 
@@ -197,6 +244,7 @@ def imagenet_state_dict(config: VGGConfig) -> tuple[dict[str, torch.Tensor], str
             f"ImageNet weights need num_classes=1000, in_channels=3 and full width; "
             f"got {config.num_classes}, {config.in_channels}, 1/{config.width_divisor}"
         )
+    _drop_damaged_cache(url)
     try:
         state = torch.hub.load_state_dict_from_url(url, map_location="cpu", check_hash=True, weights_only=True)
     except Exception as exc:  # offline, proxy, truncated download: all user-environment errors
@@ -206,3 +254,20 @@ def imagenet_state_dict(config: VGGConfig) -> tuple[dict[str, torch.Tensor], str
             f"or put it in {torch.hub.get_dir()}/checkpoints"
         ) from None
     return state, url
+
+
+def _drop_damaged_cache(url: str) -> None:
+    """torch.hub checks a file's hash only when it downloads it: a truncated copy in the cache would be reused
+    forever (and its load error would look like being offline). The name carries the hash's first hex digits."""
+    import hashlib
+
+    cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
+    prefix = re.search(r"-([a-f0-9]{6,})\.", cached.name)
+    if prefix is None or not cached.is_file():
+        return
+    digest = hashlib.sha256()
+    with open(cached, "rb") as fp:
+        for block in iter(lambda: fp.read(1 << 20), b""):
+            digest.update(block)
+    if not digest.hexdigest().startswith(prefix.group(1)):
+        cached.unlink()  # damaged: let torch.hub download it again

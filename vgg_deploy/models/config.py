@@ -7,12 +7,15 @@ from typing import Literal
 
 from ..errors import ConfigError
 
-__all__ = ["VGGConfig", "IMAGENET_MEAN", "IMAGENET_STD"]
+__all__ = ["VGGConfig", "IMAGENET_MEAN", "IMAGENET_STD", "check_buildable", "MAX_PARAMETER_BYTES"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
 ClassifierInput = Literal["avgpool", "flatten"]
+
+# ONNX files are written with their weights inline (one self-contained file), and protobuf caps a file at 2 GB.
+MAX_PARAMETER_BYTES = 2 * 10**9
 
 
 @dataclass(frozen=True)
@@ -59,6 +62,28 @@ class VGGConfig:
         return self.channels[-1] * h * w
 
     @property
+    def parameter_count(self) -> int:
+        """Weights and biases (batch-norm's four per channel included), computed without building the model."""
+        total, channels_in = 0, self.in_channels
+        for (num_convs, _), out in zip(self.blocks, self.channels):
+            for _ in range(num_convs):
+                total += channels_in * out * 9 + out + (4 * out if self.batch_norm else 0)
+                channels_in = out
+        width, features = self.classifier_width, self.classifier_in_features
+        return total + features * width + width + width * width + width + width * self.num_classes + self.num_classes
+
+    @property
+    def activation_bytes_per_image(self) -> int:
+        """fp32 bytes of the conv, ReLU and pool outputs of one image (what a forward pass or calibration holds)."""
+        h, w = self.input_size
+        total = 0
+        for (num_convs, _), channels in zip(self.blocks, self.channels):
+            total += 2 * num_convs * channels * h * w  # conv output + ReLU output
+            h, w = h // 2, w // 2
+            total += channels * h * w  # pool output
+        return 4 * total
+
+    @property
     def preprocess_resize(self) -> int:
         return self.resize_size or round(min(self.input_size) / 0.875)
 
@@ -101,3 +126,29 @@ def _check_config(cfg: VGGConfig) -> None:
             f"{cfg.name}: input {h}x{w} is too small for {len(cfg.blocks)} pooling blocks; "
             f"each side must be at least {smallest}"
         )
+
+
+def check_buildable(cfg: VGGConfig, *, memory_bytes: int | None = None) -> None:
+    """Refuse, before anything is allocated, a model whose weights cannot go into one ONNX file or whose
+    activations for one image exceed this machine's memory (an --input-size of 100000 would ask for terabytes)."""
+    h, w = cfg.input_size
+    weights = 4 * cfg.parameter_count
+    if weights > MAX_PARAMETER_BYTES:
+        hint = " or --classifier-input avgpool" if cfg.classifier_input == "flatten" else ""
+        raise ConfigError(f"{cfg.name} at {h}x{w}: {weights / 1e9:.1f} GB of fp32 weights exceeds ONNX's 2 GB file "
+                          f"limit; use a smaller --input-size{hint}")
+    if memory_bytes is None:
+        memory_bytes = _physical_memory()
+    activations = cfg.activation_bytes_per_image
+    if memory_bytes and activations > memory_bytes:
+        raise ConfigError(f"{cfg.name} at {h}x{w}: one image needs about {activations / 1e9:.1f} GB of activations, "
+                          f"more than this machine's {memory_bytes / 1e9:.1f} GB of memory; use a smaller --input-size")
+
+
+def _physical_memory() -> int:
+    import os
+
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0

@@ -6,7 +6,7 @@ import fnmatch
 from typing import TYPE_CHECKING
 
 from ..errors import VGGDeployError
-from .config import VGGConfig
+from .config import VGGConfig, check_buildable
 
 if TYPE_CHECKING:
     from .vgg import VGG
@@ -86,12 +86,18 @@ def create_model(
     divisor are used when not given here.
     """
     from .checkpoint import fit_config, imagenet_state_dict, load_weights, read_state_dict
+    from .saved import checkpoint_config
     from .vgg import build_vgg
 
-    config = model_config(name).with_options(
+    saved = checkpoint_config(weights) if weights not in (None, "imagenet") else None
+    if saved is not None and saved.name != model_config(name).name:
+        raise VGGDeployError(f"{weights}: this checkpoint is a {saved.name} (from its metadata), not a {name}; "
+                             f"pass --model {saved.name}")
+    config = (saved or model_config(name)).with_options(
         num_classes=num_classes, in_channels=in_channels, width_divisor=width_divisor, input_size=input_size,
         classifier_input=classifier_input, classifier_width=classifier_width, dropout=dropout,
     )
+    check_buildable(config)
     if weights is None:
         return build_vgg(config)
     if weights == "imagenet":
@@ -101,6 +107,7 @@ def create_model(
         given = {"num_classes": num_classes, "in_channels": in_channels, "classifier_width": classifier_width,
                  "width_divisor": width_divisor}
         config = fit_config(config, state, keep=frozenset(k for k, v in given.items() if v is not None))
+        check_buildable(config)
     model = build_vgg(config)
     load_weights(model, state, source=source)
     return model

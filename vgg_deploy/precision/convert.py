@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
 
-from ..artifacts import atomic_output
+from ..artifacts import atomic_output, check_output, scratch_folder
 from ..errors import ParityError, VGGDeployError
 from ..export.metadata import INPUT_NAME, config_from_metadata, load_onnx, read_metadata, set_metadata
 from ..export.parity import Parity, compare_logits
@@ -79,6 +78,8 @@ def convert_precision(
     import onnx
 
     onnx_path, output = Path(onnx_path), Path(output)
+    # fp16 halves the weights, int8 quarters them; the parity check needs the whole file on disk.
+    check_output(output, inputs=[onnx_path], expected_bytes=onnx_path.stat().st_size // (2 if precision == "fp16" else 4))
     source = load_onnx(onnx_path, weights=True)
     source_facts = read_metadata(source)
     config = config_from_metadata(source_facts, source=str(onnx_path))
@@ -97,8 +98,10 @@ def convert_precision(
         if calibration is None:
             raise QuantizeError("INT8 needs calibration images")
         scheme = int8_scheme(target)
-        with tempfile.TemporaryDirectory(prefix=".quantize.", dir=output.parent if output.parent.exists() else None) as tmp:
-            quantized = Path(tmp) / "model.int8.onnx"
+        # ONNX Runtime's own scratch (ort.quant.*, the augmented model) goes inside this folder, so that SIGTERM
+        # removes it with ours, and a later run removes both after a SIGKILL.
+        with scratch_folder(output, name="quantize") as tmp:
+            quantized = tmp / "model.int8.onnx"
             facts.update(quantize_int8(
                 onnx_path, quantized, calibration, config=config, scheme=scheme, method=method,
                 calib_batch=calib_batch, fixed_batch=fixed_batch_of(source), input_name=INPUT_NAME, progress=progress,
@@ -129,7 +132,14 @@ def convert_precision(
         parity = compare_logits(reference, onnx_logits(tmp_out, holdout),
                                 max_rel_diff=None, min_cosine=min_cosine, min_top1=min_top1)
         if not parity.passed:
-            raise ParityError(f"{output}: {precision} output is not close enough to fp32, not written: {parity.summary()}")
+            why = ""
+            if parity.nonfinite and precision == "fp16":
+                kept = facts.get("fp32_nodes") or []
+                why = (f" (nodes {', '.join(kept)} were kept in fp32 for out-of-range weights, but an activation "
+                       "past them still exceeds fp16's 65504)" if kept else
+                       " (an activation exceeds fp16's range of 65504; build fp32 or int8 instead)")
+            raise ParityError(f"{output}: {precision} output is not close enough to fp32, not written: "
+                              f"{parity.summary()}{why}")
         set_metadata(candidate, {"parity": json.dumps(parity.to_dict())})
         onnx.save_model(candidate, str(tmp_out))
         size = tmp_out.stat().st_size

@@ -69,13 +69,7 @@ def int8_scheme(target: str, *, cpu_flags: list[str] | None = None, machine: str
 
 def activation_bytes_per_image(config: VGGConfig) -> int:
     """fp32 bytes of the conv and ReLU outputs of one image: what calibration keeps per image."""
-    h, w = config.input_size
-    total = 0
-    for (num_convs, _), channels in zip(config.blocks, config.channels):
-        total += 2 * num_convs * channels * h * w  # conv output + ReLU output
-        h, w = h // 2, w // 2
-        total += channels * h * w  # pool output
-    return 4 * total
+    return config.activation_bytes_per_image
 
 
 class _BatchReader:
@@ -181,10 +175,14 @@ def quantize_int8(
 
     if method not in CALIBRATION_METHODS:
         raise QuantizeError(f"unknown calibration method {method!r}; choose one of: {', '.join(CALIBRATION_METHODS)}")
-    batch = fixed_batch or calib_batch
-    usable = len(images) - len(images) % batch if fixed_batch else len(images)
+    # Whole batches only: ONNX Runtime's histogram calibrators fail on a short last batch, and the count we
+    # report must be the count used.
+    batch = fixed_batch or min(calib_batch, len(images))
+    usable = len(images) - len(images) % batch if batch else 0
     if usable < 1:
         raise QuantizeError(f"need at least {batch} calibration images for this fixed-batch model, got {len(images)}")
+    if usable < len(images):
+        progress(f"using {usable} of {len(images)} calibration images: whole batches of {batch} only")
     reader = _BatchReader(np.ascontiguousarray(images[:usable], dtype=np.float32), batch, input_name)
     stride = _chunk(len(reader), batch * activation_bytes_per_image(config), memory_budget)
     progress(

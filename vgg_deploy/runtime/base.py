@@ -174,6 +174,7 @@ class BaseRunner:
         step = batch_size if batch_size is not None else high if high is not None else DEFAULT_PREDICT_BATCH
         if step < 1:
             raise RunnerError(f"{self.name}: batch_size must be >= 1, got {step}")
+        step = max(low, step if high is None else min(step, high))  # a preferred size: the model's range wins
         logits: list[np.ndarray] = []
         for start in range(0, len(images), step):
             chunk = images[start:start + step]

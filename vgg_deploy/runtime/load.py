@@ -7,13 +7,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..artifacts import InputFileError, check_input_file
 from .base import BaseRunner, RunnerError
 from .onnxruntime_runner import OnnxRuntimeRunner
 from .torch_runner import TorchRunner
 
-__all__ = ["load", "RUNNER_BY_SUFFIX", "ENGINE_SUFFIXES"]
+__all__ = ["load", "RUNNER_BY_SUFFIX", "ENGINE_SUFFIXES", "CHECKPOINT_SUFFIXES"]
 
 ENGINE_SUFFIXES = (".plan", ".engine")
+CHECKPOINT_SUFFIXES = (".pt", ".pth", ".safetensors")
 RUNNER_BY_SUFFIX: dict[str, type[BaseRunner]] = {
     ".onnx": OnnxRuntimeRunner, ".pt": TorchRunner, ".pth": TorchRunner, ".safetensors": TorchRunner,
 }
@@ -35,8 +37,10 @@ def load(path: str | os.PathLike[str], **options: Any) -> BaseRunner:
     if runner_type is None:
         accepted = ", ".join([*RUNNER_BY_SUFFIX, *ENGINE_SUFFIXES])
         raise RunnerError(f"{path}: cannot tell how to run a {suffix or 'suffix-less'} file; accepted suffixes: {accepted}")
-    if not path.is_file():
-        raise RunnerError(f"{path}: no such file")
+    try:
+        check_input_file(path, what="a model file", allow_empty=True)
+    except InputFileError as exc:
+        raise RunnerError(str(exc)) from None
     try:
         inspect.signature(runner_type).bind(path, **options)
     except TypeError:

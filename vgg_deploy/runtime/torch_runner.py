@@ -121,23 +121,27 @@ class TorchRunner(BaseRunner):
     def _build_model(self) -> VGG:
         from ..models import create_model, list_models
         from ..models.checkpoint import infer_architecture, read_state_dict
+        from ..models.saved import checkpoint_config
 
         path = Path(self._source)  # type: ignore[arg-type]
         name = self._model_name
+        saved = checkpoint_config(path)
+        if name is None and saved is not None:
+            name = saved.name  # a vgg-deploy .safetensors checkpoint says what it is
         if name is None:
             arch = infer_architecture(read_state_dict(path))
             name = arch.standard_name() if arch is not None else None
             if name is None:
                 found = arch.describe() if arch is not None else "not a VGG in torchvision's layout"
                 raise RunnerError(
-                    f"{path}: cannot tell which model this checkpoint is ({found}); pass model_name= "
-                    f"(one of: {', '.join(list_models())})"
+                    f"{path}: cannot tell which model this checkpoint is ({found}); pass --model NAME "
+                    f"(model_name= in Python; one of: {', '.join(list_models())})"
                 )
             try:
                 return create_model(name, input_size=self._model_input_size, weights=str(path))
             except VGGDeployError as exc:
                 raise RunnerError(
-                    f"{exc} (the model was recognised as {name} from its layers; pass model_name= if it is another)"
+                    f"{exc} (the model was recognised as {name} from its layers; pass --model NAME if it is another)"
                 ) from None
         return create_model(name, input_size=self._model_input_size, weights=str(path))
 

@@ -8,9 +8,12 @@ removes its processes, sockets, shared memory and workspace before `serve_model`
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import sysconfig
+import tempfile
 import threading
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -91,7 +94,14 @@ def _infer_function(runner: Any) -> Callable[..., dict[str, np.ndarray]]:
 
     @batch
     def infer(**inputs: np.ndarray) -> dict[str, np.ndarray]:
-        return {OUTPUT_NAME: runner.infer(inputs[INPUT_NAME])}
+        images = inputs[INPUT_NAME]
+        # An error response, not HTTP 200 with NaN logits a client may take for an answer.
+        if not np.isfinite(images).all():
+            raise ValueError(f"{INPUT_NAME} contains NaN/Inf values; send finite, preprocessed images")
+        logits = runner.infer(images)
+        if not np.isfinite(logits).all():
+            raise ValueError(f"the model produced NaN/Inf {OUTPUT_NAME} ({runner.name}); its inputs overflow it")
+        return {OUTPUT_NAME: logits}
 
     return infer
 
@@ -110,6 +120,9 @@ def serve_model(
     from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
     from pytriton.triton import Triton, TritonConfig
 
+    # PyTriton warns (raw, with a source line) when the workspace of a crashed tritonserver is already partly gone.
+    warnings.filterwarnings("ignore", message="Could not clean workspace")
+
     path = Path(model_file)
     if not path.is_file():
         raise ServeError(f"{path}: no such file")
@@ -117,6 +130,8 @@ def serve_model(
     _check_ports_free(options)
     runners = [make_runner(path, backend=options.backend, threads=options.threads) for _ in range(options.instances)]
     previous = _install_signal_handlers(stop)
+    stub_folders = _stub_folders(options.name)
+    triton_died = False
     try:
         for runner in runners:
             runner.activate()
@@ -151,11 +166,31 @@ def serve_model(
             ))
             while not stop.wait(_POLL_S):
                 if not triton.is_alive():
-                    raise ServeError("Triton stopped unexpectedly; run again with the log to see why")
+                    triton_died = True
+                    raise ServeError(
+                        "Triton stopped unexpectedly (its log above says why, e.g. a request too large for memory); "
+                        "run serve under a supervisor that restarts it (README: Serving)")
     finally:
         _restore_signal_handlers(previous)
+        if triton_died:  # what tritonserver removes when it stops normally
+            for folder in _stub_folders(options.name) - stub_folders:
+                shutil.rmtree(folder, ignore_errors=True)
         for runner in runners:
             runner.deactivate()
+
+
+def _stub_folders(name: str) -> set[Path]:
+    """tritonserver's Python backend copies each model into the system temporary folder as `folderXXXXXX`; an
+    aborted tritonserver leaves it there. Ours are those whose config names our model."""
+    found = set()
+    for folder in Path(tempfile.gettempdir()).glob("folder*"):
+        try:
+            config = (folder / "config.pbtxt").read_text(errors="replace")[:4096]
+        except OSError:
+            continue
+        if f'name: "{name}"' in config:
+            found.add(folder)
+    return found
 
 
 def _check_ports_free(options: ServeOptions) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..artifacts import check_output
 from .builder import BuildResult, build_engine
 from .compat import Platform
 from .errors import ManifestError, OptionError
@@ -83,6 +84,7 @@ def plan_build(
     if output.suffix.lower() not in ENGINE_SUFFIXES:
         raise OptionError(f"{output}: name the engine with a .plan or .engine suffix (e.g. {output.stem}.plan), "
                           "so `vgg-deploy infer` and vgg_deploy.load() know it", option="--output")
+    check_output(output, inputs=[onnx])
     facts = inspect_onnx(onnx)
     chosen, convert = engine_precision(precision, facts)
     if convert and chosen == "int8" and settings.calib_data is None:
