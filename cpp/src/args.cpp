@@ -53,18 +53,34 @@ Shape parse_shape(const std::string& text) {
 }
 
 Options parse_args(const std::vector<std::string>& args) {
-    static const std::set<std::string> kValued = {"--engine", "--npy",        "--raw",    "--shape",
-                                                  "--top-k",  "--iterations", "--warmup", "--labels"};
+    static const std::set<std::string> kValued = {"--npy",     "--raw",        "--shape",  "--top-k",
+                                                  "--labels",  "--batch-size", "--iterations", "--warmup",
+                                                  "--precision", "--threads",  "--streams"};
+    static const std::set<std::string> kFlags = {"--json"};
     Options options;
+    std::vector<std::string> positionals;
     std::set<std::string> seen;
+    bool only_positionals = false;
     for (std::size_t i = 0; i < args.size(); ++i) {
         const std::string& arg = args[i];
-        if (arg == "--help" || arg == "-h") {
+        if (only_positionals || arg.rfind("--", 0) != 0 || arg == "--") {
+            if (arg == "--" && !only_positionals) {
+                only_positionals = true;  // what follows is a file name even if it starts with --
+                continue;
+            }
+            if (arg == "-h") {
+                options.help = true;
+                return options;
+            }
+            if (arg.size() > 1 && arg[0] == '-' && !only_positionals) {
+                throw UsageError("unknown option '" + arg + "' (see --help)");
+            }
+            positionals.push_back(arg);
+            continue;
+        }
+        if (arg == "--help") {
             options.help = true;
             return options;
-        }
-        if (arg.rfind("--", 0) != 0) {
-            throw UsageError("unexpected argument '" + arg + "' (options start with --; see --help)");
         }
         std::string name = arg, value;
         bool inline_value = false;
@@ -73,6 +89,16 @@ Options parse_args(const std::vector<std::string>& args) {
             name = arg.substr(0, eq);
             value = arg.substr(eq + 1);
             inline_value = true;
+        }
+        if (kFlags.count(name) != 0) {
+            if (inline_value) {
+                throw UsageError("option " + name + " takes no value");
+            }
+            if (!seen.insert(name).second) {
+                throw UsageError("option " + name + " is given more than once");
+            }
+            options.json = true;
+            continue;
         }
         if (kValued.count(name) == 0) {
             throw UsageError("unknown option '" + name + "' (see --help)");
@@ -89,9 +115,7 @@ Options parse_args(const std::vector<std::string>& args) {
         if (!seen.insert(name).second) {
             throw UsageError("option " + name + " is given more than once");
         }
-        if (name == "--engine") {
-            options.engine = value;
-        } else if (name == "--npy") {
+        if (name == "--npy") {
             options.npy = value;
         } else if (name == "--raw") {
             options.raw = value;
@@ -99,48 +123,86 @@ Options parse_args(const std::vector<std::string>& args) {
             options.shape = parse_shape(value);
         } else if (name == "--top-k") {
             options.top_k = static_cast<int>(parse_integer(name, value, 1));
+        } else if (name == "--labels") {
+            options.labels = value;
+        } else if (name == "--batch-size") {
+            options.batch_size = static_cast<int>(parse_integer(name, value, 1));
         } else if (name == "--iterations") {
             options.iterations = static_cast<int>(parse_integer(name, value, 1));
         } else if (name == "--warmup") {
             options.warmup = static_cast<int>(parse_integer(name, value, 0));
-        } else if (name == "--labels") {
-            options.labels = value;
+        } else if (name == "--precision") {
+            if (value != "fp32" && value != "bf16") {
+                throw UsageError("option --precision must be fp32 or bf16, got '" + value + "'");
+            }
+            options.precision = value;
+        } else if (name == "--threads") {
+            options.threads = static_cast<int>(parse_integer(name, value, 1));
+        } else if (name == "--streams") {
+            options.streams = static_cast<int>(parse_integer(name, value, 1));
         }
     }
-    if (options.engine.empty()) {
-        throw UsageError("missing --engine model.plan (an engine from vgg-deploy build-trt)");
+    if (positionals.empty()) {
+        throw UsageError("missing MODEL: give a model file (.onnx for OpenVINO, .plan/.engine for TensorRT) first");
     }
-    if (options.npy.empty() == options.raw.empty()) {
-        throw UsageError(options.npy.empty() ? "missing input: give --npy input.npy or --raw input.bin --shape N,C,H,W"
-                                             : "give either --npy or --raw, not both");
+    options.model = positionals.front();
+    options.images.assign(positionals.begin() + 1, positionals.end());
+    const int inputs = static_cast<int>(!options.images.empty()) + static_cast<int>(!options.npy.empty()) +
+                       static_cast<int>(!options.raw.empty());
+    if (inputs == 0) {
+        throw UsageError("missing input: give image files after MODEL, or --npy input.npy, or --raw input.bin "
+                         "--shape N,C,H,W");
+    }
+    if (inputs > 1) {
+        throw UsageError("give images, --npy or --raw, only one of them");
     }
     if (!options.raw.empty() && options.shape.empty()) {
         throw UsageError("--raw needs --shape N,C,H,W (a raw file has no header to read the shape from)");
     }
-    if (!options.npy.empty() && !options.shape.empty()) {
-        throw UsageError("--shape goes with --raw only (a .npy file carries its shape)");
+    if (options.raw.empty() && !options.shape.empty()) {
+        throw UsageError("--shape goes with --raw only (a .npy file carries its shape, images get the model's)");
     }
     return options;
 }
 
 std::string usage(const std::string& program) {
     return "usage: " + program +
-           " --engine model.plan (--npy input.npy | --raw input.bin --shape N,C,H,W)\n"
-           "       [--top-k 5] [--iterations 10] [--warmup 2] [--labels labels.txt]\n"
+           " MODEL (IMAGES... | --npy input.npy | --raw input.bin --shape N,C,H,W)\n"
+           "       [--top-k 5] [--labels labels.txt] [--batch-size N] [--iterations N] [--warmup 2] [--json]\n"
+           "       [--precision fp32|bf16] [--threads N] [--streams N]\n"
            "\n"
-           "Runs a TensorRT engine built by `vgg-deploy build-trt` on one batch and prints the top-k classes of\n"
-           "each image and the latency.\n"
+           "Classifies images (or a preprocessed batch) with a vgg-deploy model and prints the top-k classes of each;\n"
+           "with --iterations, then times that many calls of one batch and prints img/s and latency percentiles.\n"
            "\n"
-           "  --engine PATH      serialized engine (.plan), built on this GPU model with this TensorRT version\n"
-           "  --npy PATH         input batch, float32 C-order .npy (np.save('x.npy', batch.astype(np.float32))),\n"
-           "                     already preprocessed (resized, normalized) like the model expects\n"
+           "  MODEL              .onnx: OpenVINO on the CPU (fp32, or INT8 from vgg-deploy quantize --target cpu);\n"
+           "                     .plan/.engine: TensorRT engine from vgg-deploy build-trt (built on this GPU model\n"
+           "                     with this TensorRT version; its .plan.json manifest beside it)\n"
+           "  IMAGES             PNG or JPEG files, preprocessed as the model's metadata says (resize, center crop,\n"
+           "                     mean/std, grayscale or RGB), as vgg-deploy infer does\n"
+           "  --npy PATH         input batch, float32 C-order (N, C, H, W) .npy, already preprocessed\n"
            "  --raw PATH         input batch as headerless little-endian float32 values, C order\n"
            "  --shape N,C,H,W    shape of the --raw input\n"
            "  --top-k K          classes shown per image (default 5)\n"
-           "  --iterations N     timed runs (default 10)\n"
-           "  --warmup N         untimed runs before them (default 2)\n"
-           "  --labels PATH      class names, one per line (line i = class i)\n"
-           "  -h, --help         this help\n";
+           "  --labels PATH      class names, one per line (line i = class i); default: the model's own\n"
+           "  --batch-size N     images per inference call (default 32, or the model's fixed batch)\n"
+           "  --iterations N     throughput mode: N timed calls of the first batch (OpenVINO: every infer request\n"
+           "                     in flight, as benchmark_app); prints img/s and latency median/p90/p99\n"
+           "  --warmup N         untimed calls before them (default 2)\n"
+           "  --json             print JSON: the list `vgg-deploy infer --json` prints; with --iterations an object\n"
+           "                     {\"predictions\": [...], \"throughput\": {...}}\n"
+           "  --precision P      OpenVINO inference precision hint: fp32 (default; set explicitly, since a CPU with\n"
+           "                     bf16 would otherwise compute an fp32 model in bf16) or bf16\n"
+           "  --threads N        OpenVINO inference threads (default: all cores)\n"
+           "  --streams N        OpenVINO streams, without a performance hint (default: the latency hint, 1 stream)\n"
+           "  -h, --help         this help\n"
+           "\n"
+           "Examples:\n"
+           "  " + program + " vgg_digits.onnx 3.png 7.jpg --top-k 3\n"
+           "  " + program + " vgg16.int8.cpu.onnx --npy batch8.npy --iterations 50 --json\n"
+           "  " + program + " vgg16.int8.plan cat.jpg dog.jpg --labels imagenet_classes.txt\n"
+           "\n"
+           "Exit status: 0 ok; 1 a file, the model or the runtime refused (one 'Error:' line says what and what to\n"
+           "do); 2 a usage error.\n";
 }
 
 }  // namespace vgg_deploy

@@ -240,8 +240,9 @@ struct TrtEngine::Impl {
 
 TrtEngine::TrtEngine(const std::string& plan_path) : impl_(std::make_unique<Impl>()) {
     Impl& m = *impl_;
-    m.info.tensorrt_version = std::to_string(NV_TENSORRT_MAJOR) + "." + std::to_string(NV_TENSORRT_MINOR) + "." +
-                              std::to_string(NV_TENSORRT_PATCH);
+    m.info.runtime = "TensorRT " + std::to_string(NV_TENSORRT_MAJOR) + "." + std::to_string(NV_TENSORRT_MINOR) + "." +
+                     std::to_string(NV_TENSORRT_PATCH) + " (headers)";
+    m.info.timed_call = "host-to-device copy + enqueueV3 + device-to-host copy + sync";
     m.info.device = describe_device();
     const std::vector<char> plan = read_file(plan_path);
 
@@ -258,7 +259,7 @@ TrtEngine::TrtEngine(const std::string& plan_path) : impl_(std::make_unique<Impl
             (said.empty() ? "" : "; TensorRT said: " + said) +
             ".\nLikely cause: it was built with another TensorRT version or on another GPU model (compute "
             "capability); engines are not portable. '" + plan_path + ".json', written by vgg-deploy build-trt, says "
-            "which. This vgg_infer runs TensorRT " + m.info.tensorrt_version + " (headers) on " + m.info.device +
+            "which. This vgg_infer runs " + m.info.runtime + " on " + m.info.device +
             ".\nRebuild the engine on this machine: vgg-deploy build-trt model.onnx -o " + plan_path +
             "\n(A truncated or corrupted file fails the same way.)");
     }
@@ -365,19 +366,19 @@ Shape TrtEngine::prepare(const Shape& input_shape) {
     return first_output_shape;
 }
 
-void TrtEngine::set_input(const std::vector<float>& values) {
+void TrtEngine::set_input(const float* values, std::size_t count) {
     Impl& m = *impl_;
-    if (!m.prepared || values.size() != m.input.count) {
-        throw EngineError("set_input: " + std::to_string(values.size()) + " values for a prepared input of " +
+    if (!m.prepared || count != m.input.count) {
+        throw EngineError("set_input: " + std::to_string(count) + " values for a prepared input of " +
                           std::to_string(m.input.count));
     }
     if (m.input.info.dtype == "float16") {
         auto* host = static_cast<std::uint16_t*>(m.input.host.get());
-        for (std::size_t i = 0; i < values.size(); ++i) {
+        for (std::size_t i = 0; i < count; ++i) {
             host[i] = float_to_half(values[i]);
         }
-    } else {
-        std::memcpy(m.input.host.get(), values.data(), values.size() * sizeof(float));
+    } else if (count > 0) {
+        std::memcpy(m.input.host.get(), values, count * sizeof(float));
     }
 }
 

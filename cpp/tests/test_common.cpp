@@ -222,50 +222,70 @@ TEST(raw_rejects_a_wrong_size) {
 
 // ---- options -----------------------------------------------------------------------------------------------------
 TEST(args_npy_with_defaults) {
-    const Options o = parse_args({"--engine", "model.plan", "--npy", "x.npy"});
-    CHECK_EQ(o.engine, std::string("model.plan"));
+    const Options o = parse_args({"model.plan", "--npy", "x.npy"});
+    CHECK_EQ(o.model, std::string("model.plan"));
     CHECK_EQ(o.npy, std::string("x.npy"));
-    CHECK(o.raw.empty() && o.shape.empty() && o.labels.empty() && !o.help);
+    CHECK(o.images.empty() && o.raw.empty() && o.shape.empty() && o.labels.empty() && !o.help && !o.json);
     CHECK_EQ(o.top_k, 5);
-    CHECK_EQ(o.iterations, 10);
+    CHECK_EQ(o.batch_size, 0);
+    CHECK_EQ(o.iterations, 0);
     CHECK_EQ(o.warmup, 2);
+    CHECK_EQ(o.precision, std::string("fp32"));
+}
+
+TEST(args_images_are_the_positionals_after_the_model) {
+    const Options o = parse_args({"--top-k", "3", "m.onnx", "a.png", "--json", "b.jpg", "--", "--odd.png"});
+    CHECK_EQ(o.model, std::string("m.onnx"));
+    CHECK_EQ(o.images, (std::vector<std::string>{"a.png", "b.jpg", "--odd.png"}));
+    CHECK(o.json);
+    CHECK_EQ(o.top_k, 3);
 }
 
 TEST(args_raw_with_every_option_and_equals_form) {
-    const Options o = parse_args({"--engine=m.plan", "--raw", "x.bin", "--shape=2,3,32,32", "--top-k", "3",
-                                  "--iterations=100", "--warmup", "0", "--labels", "labels.txt"});
-    CHECK_EQ(o.engine, std::string("m.plan"));
+    const Options o = parse_args({"m.onnx", "--raw", "x.bin", "--shape=2,3,32,32", "--top-k", "3",
+                                  "--iterations=100", "--warmup", "0", "--labels", "labels.txt", "--batch-size=4",
+                                  "--precision", "bf16", "--threads", "2", "--streams=1"});
+    CHECK_EQ(o.model, std::string("m.onnx"));
     CHECK_EQ(o.raw, std::string("x.bin"));
     CHECK_EQ(o.shape, (Shape{2, 3, 32, 32}));
     CHECK_EQ(o.top_k, 3);
     CHECK_EQ(o.iterations, 100);
     CHECK_EQ(o.warmup, 0);
     CHECK_EQ(o.labels, std::string("labels.txt"));
+    CHECK_EQ(o.batch_size, 4);
+    CHECK_EQ(o.precision, std::string("bf16"));
+    CHECK_EQ(o.threads, 2);
+    CHECK_EQ(o.streams, 1);
 }
 
 TEST(args_help) {
     CHECK(parse_args({"--help"}).help);
-    CHECK(parse_args({"--engine", "m.plan", "-h"}).help);
+    CHECK(parse_args({"m.plan", "-h"}).help);
     const std::string text = usage("vgg_infer");
-    for (const char* option : {"--engine", "--npy", "--raw", "--shape", "--top-k", "--iterations", "--warmup",
-                               "--labels", "--help", "np.save"}) {
+    for (const char* option : {"MODEL", "IMAGES", "--npy", "--raw", "--shape", "--top-k", "--iterations", "--warmup",
+                               "--labels", "--batch-size", "--json", "--precision", "--help", "Examples:"}) {
         CHECK(text.find(option) != std::string::npos);
     }
 }
 
 TEST(args_errors_name_the_problem) {
     const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
-        {{}, "missing --engine model.plan"},
-        {{"--engine", "m"}, "missing input: give --npy input.npy or --raw input.bin --shape N,C,H,W"},
-        {{"--engine", "m", "--npy", "a", "--raw", "b", "--shape", "1"}, "give either --npy or --raw, not both"},
-        {{"--engine", "m", "--raw", "b"}, "--raw needs --shape N,C,H,W"},
-        {{"--engine", "m", "--npy", "a", "--shape", "1,2"}, "--shape goes with --raw only"},
-        {{"--engine"}, "option --engine needs a value"},
-        {{"--engine", "--npy", "x"}, "option --engine needs a value"},
-        {{"--engine="}, "option --engine needs a value"},
+        {{}, "missing MODEL"},
+        {{"m"}, "missing input: give image files after MODEL, or --npy input.npy, or --raw"},
+        {{"m", "--npy", "a", "--raw", "b", "--shape", "1"}, "give images, --npy or --raw, only one of them"},
+        {{"m", "x.png", "--npy", "a"}, "give images, --npy or --raw, only one of them"},
+        {{"m", "--raw", "b"}, "--raw needs --shape N,C,H,W"},
+        {{"m", "--npy", "a", "--shape", "1,2"}, "--shape goes with --raw only"},
+        {{"m", "--npy"}, "option --npy needs a value"},
+        {{"m", "--npy", "--json"}, "option --npy needs a value"},
+        {{"m", "--npy="}, "option --npy needs a value"},
         {{"--bogus", "1"}, "unknown option '--bogus'"},
-        {{"model.plan"}, "unexpected argument 'model.plan'"},
-        {{"--engine", "a", "--engine", "b"}, "option --engine is given more than once"},
+        {{"-x"}, "unknown option '-x'"},
+        {{"m", "--json=1"}, "option --json takes no value"},
+        {{"m", "--json", "--json"}, "option --json is given more than once"},
+        {{"m", "--npy", "a", "--npy", "b"}, "option --npy is given more than once"},
+        {{"--precision", "int8"}, "option --precision must be fp32 or bf16, got 'int8'"},
+        {{"--batch-size", "0"}, "option --batch-size must be at least 1, got 0"},
         {{"--top-k", "0"}, "option --top-k must be at least 1, got 0"},
         {{"--top-k", "abc"}, "option --top-k needs an integer, got 'abc'"},
         {{"--top-k", "5x"}, "option --top-k needs an integer, got '5x'"},
