@@ -179,8 +179,9 @@ ModelFacts read_onnx_metadata(const std::string& path) {
             reader.skip_field(wire, end);
             continue;
         }
-        const std::uint64_t entry_end = reader.position() + reader.length(end);
-        if (entry_end - reader.position() > kMaxEntryBytes || (kept += entry_end - reader.position()) > kMaxFactsBytes) {
+        const std::uint64_t entry_length = reader.length(end);  // read first: it moves position()
+        const std::uint64_t entry_end = reader.position() + entry_length;
+        if (entry_length > kMaxEntryBytes || (kept += entry_length) > kMaxFactsBytes) {
             reader.not_onnx("a metadata entry larger than 16 MiB");
         }
         std::string key, value;

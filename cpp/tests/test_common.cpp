@@ -12,9 +12,13 @@
 #include <vector>
 
 #include "args.hpp"
+#include "backend.hpp"
 #include "half.hpp"
+#include "image.hpp"
+#include "json_value.hpp"
 #include "labels.hpp"
 #include "mini_test.hpp"
+#include "model_facts.hpp"
 #include "npy.hpp"
 #include "shape.hpp"
 #include "stats.hpp"
@@ -481,6 +485,204 @@ TEST(labels_one_per_line) {
     write_file(path, "cat\r\ndog\n\nbird\n");
     CHECK_EQ(read_labels(path), (std::vector<std::string>{"cat", "dog", "", "bird"}));
     CHECK_THROWS(InputError, read_labels(temp_path("missing.txt")), "missing.txt: cannot open the labels file");
+}
+
+// ---- JSON ----------------------------------------------------------------------------------------------------------
+TEST(json_parses_what_python_json_dumps_writes) {
+    const JsonValue v = parse_json(R"( {"a": [1, -2.5e3, true, false, null], "b": "x\"\\\u00e9\ud83d\ude00", "c": {}} )");
+    CHECK(v.is_object());
+    const JsonValue* a = v.find("a");
+    CHECK(a != nullptr && a->is_array() && a->array.size() == 5);
+    CHECK_EQ(a->array[1].number, -2500.0);
+    CHECK(a->array[2].boolean && !a->array[3].boolean && a->array[4].is_null());
+    CHECK_EQ(v.find("b")->string, std::string("x\"\\\xc3\xa9\xf0\x9f\x98\x80"));
+    CHECK(v.find("c")->is_object() && v.find("missing") == nullptr);
+    CHECK(std::isnan(parse_json("NaN").number) && std::isinf(parse_json("-Infinity").number));
+}
+
+TEST(json_rejects_malformed_text_and_deep_nesting) {
+    for (const char* bad : {"", "[1,]", "{\"a\" 1}", "\"open", "01x", "[1 2]", "tru", "\"\\q\"", "1 2", "-"}) {
+        CHECK_THROWS(JsonError, parse_json(bad), "invalid JSON");
+    }
+    CHECK_THROWS(JsonError, parse_json(std::string(100, '[') + std::string(100, ']')), "nested deeper than");
+}
+
+TEST(json_quote_escapes_quotes_and_control_characters) {
+    CHECK_EQ(json_quote("a\"b\\c\n\x01"), std::string("\"a\\\"b\\\\c\\n\\u0001\""));
+    CHECK_EQ(parse_json(json_quote("x\ty\"")).string, std::string("x\ty\""));
+}
+
+// ---- ONNX metadata_props ----------------------------------------------------------------------------------------
+std::string varint(std::uint64_t v) {
+    std::string out;
+    do {
+        out.push_back(static_cast<char>((v & 0x7F) | (v > 0x7F ? 0x80 : 0)));
+        v >>= 7;
+    } while (v);
+    return out;
+}
+
+std::string field(int number, const std::string& bytes) {  // length-delimited
+    return varint(static_cast<std::uint64_t>(number) << 3 | 2) + varint(bytes.size()) + bytes;
+}
+
+std::string entry(const std::string& key, const std::string& value) {
+    return field(14, field(1, key) + field(2, value));
+}
+
+TEST(onnx_metadata_read_skipping_every_other_field) {
+    const std::string model = varint(1 << 3) + varint(8) +                        // ir_version = 8
+                              entry("in_channels", "1") +                          // before the graph
+                              varint(5 << 3 | 5) + std::string(4, '\x7f') +        // a fixed32
+                              varint(9 << 3 | 1) + std::string(8, '\x01') +        // a fixed64
+                              field(7, std::string(5000, '\xff')) +                // the "graph", never parsed
+                              entry("input_size", "[32, 28]") + entry("mean", "[0.5]") + entry("std", "[0.25]") +
+                              entry("architecture", "\"vgg_digits\"") + entry("labels", "[\"zero\", \"one\"]") +
+                              entry("note", "not json {") + entry("precision", "\"int8\"");
+    write_file(temp_path("m.onnx"), model);
+    const ModelFacts facts = read_onnx_metadata(temp_path("m.onnx"));
+    CHECK_EQ(facts.at("note").string, std::string("not json {"));  // kept as text, as read_metadata does
+    CHECK_EQ(fact_string(facts, "precision"), std::string("int8"));
+    CHECK_EQ(model_labels(facts), (std::vector<std::string>{"zero", "one"}));
+    const PreprocessConfig config = preprocess_config(facts, "m.onnx");
+    CHECK_EQ(config.channels, 1);
+    CHECK_EQ(config.height, 32);
+    CHECK_EQ(config.width, 28);
+    CHECK_EQ(config.resize, 32);  // no resize_size: round(28 / 0.875) = 32
+    CHECK_EQ(config.mean[0], 0.5f);
+    CHECK_EQ(config.std[0], 0.25f);
+
+    write_file(temp_path("cut.onnx"), model.substr(0, model.size() - 7));
+    CHECK_THROWS(InputError, read_onnx_metadata(temp_path("cut.onnx")), "cut.onnx: truncated or not an ONNX file");
+    write_file(temp_path("half.onnx"), model.substr(0, 2000));  // inside the graph
+    CHECK_THROWS(InputError, read_onnx_metadata(temp_path("half.onnx")), "truncated");
+    write_file(temp_path("text.onnx"), "hello, this is not a protobuf\n");
+    CHECK_THROWS(InputError, read_onnx_metadata(temp_path("text.onnx")), "text.onnx: ");
+    write_file(temp_path("nograph.onnx"), entry("a", "1"));
+    CHECK_THROWS(InputError, read_onnx_metadata(temp_path("nograph.onnx")), "not an ONNX file (no graph");
+    write_file(temp_path("empty.onnx"), "");
+    CHECK_THROWS(InputError, read_onnx_metadata(temp_path("empty.onnx")), "empty");
+    CHECK_THROWS(InputError, read_onnx_metadata(temp_path("none.onnx")), "none.onnx: cannot open the model");
+    // A length that claims more than the file holds is refused before anything is allocated for it.
+    write_file(temp_path("huge.onnx"), varint(14 << 3 | 2) + varint(1ull << 40) + "x");
+    CHECK_THROWS(InputError, read_onnx_metadata(temp_path("huge.onnx")), "truncated");
+}
+
+TEST(preprocess_config_needs_vgg_deploy_metadata) {
+    ModelFacts facts;
+    CHECK_THROWS(InputError, preprocess_config(facts, "x.onnx"), "x.onnx: no vgg-deploy metadata (architecture");
+    facts["architecture"] = parse_json("\"vgg16\"");
+    facts["input_size"] = parse_json("[224, 224]");
+    facts["in_channels"] = parse_json("3");
+    facts["mean"] = parse_json("[0.485, 0.456, 0.406]");
+    CHECK_THROWS(InputError, preprocess_config(facts, "x.onnx"), "no 'std'");
+    facts["std"] = parse_json("[0.229, 0.224]");
+    CHECK_THROWS(InputError, preprocess_config(facts, "x.onnx"), "'std' should be 3 numbers");
+    facts["std"] = parse_json("[0.229, 0.224, 0.225]");
+    facts["resize_size"] = parse_json("256");
+    const PreprocessConfig config = preprocess_config(facts, "x.onnx");
+    CHECK_EQ(config.resize, 256);
+    CHECK_EQ(config.channels, 3);
+    facts["in_channels"] = parse_json("4");
+    CHECK_THROWS(InputError, preprocess_config(facts, "x.onnx"), "1- or 3-channel model, not 4");
+    CHECK(model_labels(facts).empty());
+}
+
+TEST(engine_metadata_from_the_plan_json_manifest) {
+    write_file(temp_path("e.plan.json"), R"({"precision": "fp16", "model": {"architecture": "vgg_tiny",
+        "input_size": [32, 32], "in_channels": 3, "mean": [0.5, 0.5, 0.5], "std": [0.5, 0.5, 0.5], "labels": null}})");
+    const ModelFacts facts = read_engine_metadata(temp_path("e.plan"));
+    CHECK_EQ(preprocess_config(facts, "e.plan.json").resize, 37);  // round(32 / 0.875) = round(36.57)
+    CHECK(model_labels(facts).empty());
+    CHECK_THROWS(InputError, read_engine_metadata(temp_path("none.plan")), "none.plan.json: cannot open");
+    write_file(temp_path("bad.plan.json"), "{\"model\": [1]}");
+    CHECK_THROWS(InputError, read_engine_metadata(temp_path("bad.plan")), "no \"model\" facts");
+    write_file(temp_path("broken.plan.json"), "{\"model\": ");
+    CHECK_THROWS(InputError, read_engine_metadata(temp_path("broken.plan")), "not a readable engine manifest");
+}
+
+// ---- images: conversion, Pillow's bilinear resize, preprocessing -------------------------------------------------
+Image pattern(int w, int h, int channels) {
+    Image image{w, h, channels, {}};
+    for (int y = 0; y < h; ++y) {
+        for (int x = 0; x < w; ++x) {
+            for (int c = 0; c < channels; ++c) {
+                image.pixels.push_back(static_cast<std::uint8_t>((x * 9 + y * 4 + c * 50) % 256));
+            }
+        }
+    }
+    return image;
+}
+
+TEST(convert_channels_as_pillow) {
+    const Image rgb{1, 2, 3, {255, 0, 0, 10, 200, 30}};
+    const Image gray = convert_channels(rgb, 1);
+    // Pillow: L = (R * 19595 + G * 38470 + B * 7471 + 0x8000) >> 16
+    CHECK_EQ(static_cast<int>(gray.pixels[0]), (255 * 19595 + 0x8000) >> 16);
+    CHECK_EQ(static_cast<int>(gray.pixels[1]), (10 * 19595 + 200 * 38470 + 30 * 7471 + 0x8000) >> 16);
+    const Image back = convert_channels(gray, 3);
+    CHECK_EQ(back.pixels.size(), std::size_t{6});
+    CHECK(back.pixels[3] == gray.pixels[1] && back.pixels[5] == gray.pixels[1]);
+    CHECK(convert_channels(rgb, 3).pixels == rgb.pixels);
+}
+
+TEST(resize_keeps_constants_sizes_and_order) {
+    Image flat{13, 7, 3, std::vector<std::uint8_t>(13 * 7 * 3, 77)};
+    for (const auto& size : std::vector<std::pair<int, int>>{{5, 3}, {40, 21}, {13, 2}, {1, 1}}) {
+        const Image out = resize_bilinear(flat, size.first, size.second);
+        CHECK_EQ(out.width, size.first);
+        CHECK_EQ(out.height, size.second);
+        for (const std::uint8_t v : out.pixels) {
+            CHECK_EQ(static_cast<int>(v), 77);
+        }
+    }
+    const Image src = pattern(9, 6, 1);
+    CHECK(resize_bilinear(src, 9, 6).pixels == src.pixels);
+    // A horizontal ramp stays non-decreasing when enlarged or shrunk (no ringing: a triangle filter).
+    Image ramp{16, 1, 1, {}};
+    for (int x = 0; x < 16; ++x) {
+        ramp.pixels.push_back(static_cast<std::uint8_t>(x * 16));
+    }
+    for (const int w : {5, 16, 37}) {
+        const Image out = resize_bilinear(ramp, w, 1);
+        for (std::size_t i = 1; i < out.pixels.size(); ++i) {
+            CHECK(out.pixels[i] >= out.pixels[i - 1]);
+        }
+    }
+    CHECK_THROWS(std::invalid_argument, resize_bilinear(src, 0, 3), "must be positive");
+}
+
+TEST(preprocess_crops_the_center_and_normalizes) {
+    PreprocessConfig config;
+    config.channels = 1;
+    config.height = config.width = 4;
+    config.resize = 4;
+    config.mean = {0.5f};
+    config.std = {0.25f};
+    Image image{4, 6, 1, {}};
+    for (int i = 0; i < 24; ++i) {
+        image.pixels.push_back(static_cast<std::uint8_t>(i * 10));
+    }
+    const std::vector<float> out = preprocess(image, config);  // no resize: shorter side is 4; rows 1..4 kept
+    CHECK_EQ(out.size(), std::size_t{16});
+    CHECK_EQ(out[0], (static_cast<float>(4 * 10) / 255.0f - 0.5f) / 0.25f);
+    CHECK_EQ(out[15], (static_cast<float>(19 * 10) / 255.0f - 0.5f) / 0.25f);
+    config.channels = 3;
+    config.mean = {0.f, 0.f, 0.f};
+    config.std = {1.f, 1.f, 1.f};
+    const std::vector<float> rgb = preprocess(image, config);  // gray -> RGB: three equal planes
+    CHECK_EQ(rgb.size(), std::size_t{48});
+    CHECK(rgb[5] == rgb[16 + 5] && rgb[5] == rgb[32 + 5]);
+}
+
+TEST(model_kind_from_the_suffix) {
+    CHECK(model_kind("a/b.onnx") == ModelKind::OpenVINO);
+    CHECK(model_kind("B.ONNX") == ModelKind::OpenVINO);
+    CHECK(model_kind("m.plan") == ModelKind::TensorRT);
+    CHECK(model_kind("m.engine") == ModelKind::TensorRT);
+    CHECK(model_kind("m.pth") == ModelKind::Unknown);
+    CHECK(model_kind("dir.onnx/model") == ModelKind::Unknown);
+    CHECK(model_kind("noext") == ModelKind::Unknown);
 }
 
 // ---- main --------------------------------------------------------------------------------------------------------
