@@ -23,6 +23,13 @@ Measurement Backend::measure(int iterations, int warmup) {
     return result;
 }
 
+void check_input_fits(const EngineInfo& info, const Shape& input_shape) {
+    const std::string why = check_input_shape(info.input.shape, info.profile_min, info.profile_max, input_shape);
+    if (!why.empty()) {
+        throw EngineError("input '" + info.input.name + "': " + why);
+    }
+}
+
 ModelKind model_kind(const std::string& path) {
     const std::size_t slash = path.find_last_of("/\\");
     const std::size_t dot = path.find_last_of('.');

@@ -75,6 +75,9 @@ public:
     virtual Measurement measure(int iterations, int warmup);
 };
 
+// Throws EngineError ("input 'NAME': ...") when `input_shape` does not fit info's input shape and profile.
+void check_input_fits(const EngineInfo& info, const Shape& input_shape);
+
 enum class ModelKind { TensorRT, OpenVINO, Unknown };
 
 // From the file name: .plan/.engine -> TensorRT, .onnx -> OpenVINO (case-insensitive), else Unknown.

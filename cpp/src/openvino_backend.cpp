@@ -144,10 +144,7 @@ const EngineInfo& OpenVinoBackend::info() const { return impl_->info; }
 Shape OpenVinoBackend::prepare(const Shape& input_shape) {
     Impl& m = *impl_;
     m.prepared = false;
-    const std::string why = check_input_shape(m.info.input.shape, m.info.profile_min, m.info.profile_max, input_shape);
-    if (!why.empty()) {
-        throw EngineError("input '" + m.info.input.name + "': " + why);
-    }
+    check_input_fits(m.info, input_shape);
     // The output's batch follows the input's; any other dynamic dimension is not something a VGG has.
     Shape out = m.info.outputs.front().shape;
     for (std::size_t i = 0; i < out.size(); ++i) {

@@ -318,10 +318,7 @@ const EngineInfo& TrtEngine::info() const { return impl_->info; }
 Shape TrtEngine::prepare(const Shape& input_shape) {
     Impl& m = *impl_;
     m.prepared = false;
-    const std::string why = check_input_shape(m.info.input.shape, m.info.profile_min, m.info.profile_max, input_shape);
-    if (!why.empty()) {
-        throw EngineError("input '" + m.info.input.name + "': " + why);
-    }
+    check_input_fits(m.info, input_shape);
     if (!m.context->setInputShape(m.input.info.name.c_str(), to_dims(input_shape))) {
         throw EngineError("TensorRT refused the input shape " + format_shape(input_shape) + ": " +
                           m.logger.take_errors());

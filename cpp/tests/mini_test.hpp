@@ -5,9 +5,11 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <random>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <vector>
@@ -85,6 +87,22 @@ inline std::filesystem::path make_temp_dir(const std::string& prefix) {
     const auto dir = std::filesystem::temp_directory_path() / (prefix + std::to_string(seed()));
     std::filesystem::create_directories(dir);
     return dir;
+}
+
+// The test program's temporary folder (set in main with make_temp_dir) and a file path in it.
+inline std::filesystem::path& temp_dir() {
+    static std::filesystem::path dir;
+    return dir;
+}
+inline std::string temp_path(const std::string& name) { return (temp_dir() / name).string(); }
+
+// Writes `bytes` to `path` (binary); throws when it cannot.
+inline void write_file(const std::string& path, const std::string& bytes) {
+    std::ofstream file(path, std::ios::binary);
+    file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+    if (!file) {
+        throw std::runtime_error("test setup: cannot write " + path);
+    }
 }
 
 inline void remove_dir(const std::filesystem::path& dir) {

@@ -30,20 +30,9 @@ using namespace vgg_deploy;
 // ---- helpers that write the files the tests read ----------------------------------------------------------------
 namespace {
 
-fs::path& temp_dir() {
-    static fs::path dir;
-    return dir;
-}
-
-std::string temp_path(const std::string& name) { return (temp_dir() / name).string(); }
-
-void write_file(const std::string& path, const std::string& bytes) {
-    std::ofstream file(path, std::ios::binary);
-    file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!file) {
-        throw std::runtime_error("test setup: cannot write " + path);
-    }
-}
+using mini_test::temp_dir;
+using mini_test::temp_path;
+using mini_test::write_file;
 
 std::string float_bytes(const std::vector<float>& values) {
     std::string bytes;

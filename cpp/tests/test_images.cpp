@@ -16,22 +16,13 @@
 #include "mini_test.hpp"
 #include "npy.hpp"
 
-namespace fs = std::filesystem;
 using namespace vgg_deploy;
 
 namespace {
 
-fs::path& temp_dir() {
-    static fs::path dir;
-    return dir;
-}
-
-std::string temp_path(const std::string& name) { return (temp_dir() / name).string(); }
-
-void write_file(const std::string& path, const std::string& bytes) {
-    std::ofstream file(path, std::ios::binary);
-    file.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
+using mini_test::temp_dir;
+using mini_test::temp_path;
+using mini_test::write_file;
 
 // A w x h image with a gradient in each channel (distinct values, so a swapped channel or row shows).
 std::vector<std::uint8_t> gradient(int w, int h, int channels) {
