@@ -12,7 +12,9 @@ Rows (each its own process, in this order within every repeat, so drift hits all
   benchmark_app f32   benchmark_app -hint none -nstreams 1 -nthreads 2 -infer_precision f32 (as vgg_infer)
   benchmark_app       benchmark_app -hint none -nstreams 1 -nthreads 2 (the CPU's default precision: bf16 where
                       the CPU has it, for the layers the Q/DQ graph leaves in floating point)
-benchmark_app gets the batch shape with -data_shape, so the model keeps its dynamic batch as in the other rows.
+  benchmark_app -shape  as benchmark_app f32, but with -shape: the model reshaped to a static batch of 8
+benchmark_app gets the batch shape with -data_shape (except the -shape row), so the model keeps its dynamic batch
+as in the vgg_infer and harness rows.
 Reported per row: median over repeats of the per-run median latency of one batch of 8, img/s from it, and the
 fastest single call of all repeats (less sensitive to other jobs on a shared machine than the median).
 """
@@ -61,9 +63,10 @@ def harness(fp32: str, int8: str, iterations: int, work: Path) -> dict:
             "config": "OpenVINORunner: PERFORMANCE_HINT LATENCY, INFERENCE_PRECISION_HINT f32, 2 threads"}
 
 
-def benchmark_app(program: str, model: str, iterations: int, *extra: str) -> dict:
-    text = run([program, "-m", model, "-d", "CPU", "-hint", "none", "-nstreams", "1", "-nthreads", "2",
-                "-data_shape", f"[{BATCH},3,224,224]", "-niter", str(iterations), *extra])
+def benchmark_app(program: str, model: str, iterations: int, *extra: str, static: bool = False) -> dict:
+    shape = ["-shape" if static else "-data_shape", f"[{BATCH},3,224,224]"]
+    text = run([program, "-m", model, "-d", "CPU", "-hint", "none", "-nstreams", "1", "-nthreads", "2", *shape,
+                "-niter", str(iterations), *extra])
     median = float(re.search(r"Median:\s+([\d.]+) ms", text).group(1))
     fps = float(re.search(r"Throughput:\s+([\d.]+) FPS", text).group(1))
     minimum = float(re.search(r"Min:\s+([\d.]+) ms", text).group(1))
@@ -94,6 +97,8 @@ def main() -> None:
         "benchmark_app -infer_precision f32": lambda: benchmark_app(args.benchmark_app, args.int8, args.iterations,
                                                                     "-infer_precision", "f32"),
         "benchmark_app (default precision)": lambda: benchmark_app(args.benchmark_app, args.int8, args.iterations),
+        "benchmark_app -shape (static batch 8), f32": lambda: benchmark_app(
+            args.benchmark_app, args.int8, args.iterations, "-infer_precision", "f32", static=True),
     }
     runs: dict[str, list[dict]] = {name: [] for name in rows}
     started = time.time()
