@@ -3,7 +3,7 @@ the same ONNX file, three interleaved repeats in one run, medians reported.
 
     flock /tmp/vggd-bench.lock python benchmarks/bench_cpp_openvino.py --vgg-infer cpp/build/vgg_infer \
         --fp32 out/bench-cpp/vgg16.onnx --int8 out/bench-cpp/vgg16.int8.cpu.onnx \
-        --out benchmarks/results/cpu-2core-epyc-avx512vnni/cpp_openvino
+        -o benchmarks/results/cpu-2core-epyc-avx512vnni/cpp_openvino
 
 Rows (each its own process, in this order within every repeat, so drift hits all alike):
   vgg_infer           --iterations N --streams 1 --threads 2 (no performance hint, INFERENCE_PRECISION_HINT f32)
@@ -57,7 +57,7 @@ def harness(fp32: str, int8: str, iterations: int, work: Path) -> dict:
     out = json.loads(run([sys.executable, "-m", "vgg_deploy", "bench", fp32, int8, "--backends", "ov-int8",
                           "--batch-sizes", str(BATCH), "--iterations", str(iterations), "--warmup", "2",
                           "--threads", "2", "--no-peak", "--data", "synthetic", "--eval-samples", "8", "--json",
-                          "--out", str(work)]))
+                          "--output", str(work)]))
     m = out["results"][0]["measurement"]
     return {"median_ms": m["median_ms"], "min_ms": m["min_ms"], "wall_img_s": BATCH * m["count"] / (sum(m["latencies_ms"]) / 1000),
             "config": "OpenVINORunner: PERFORMANCE_HINT LATENCY, INFERENCE_PRECISION_HINT f32, 2 threads"}
@@ -83,7 +83,7 @@ def main() -> None:
     parser.add_argument("--benchmark-app", default=str(Path(sys.executable).with_name("benchmark_app")))
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--out", type=Path, required=True, help="writes OUT.json and OUT.md")
+    parser.add_argument("-o", "--output", type=Path, required=True, help="writes OUTPUT.json and OUTPUT.md")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench_cpp_ov_"))
@@ -127,16 +127,16 @@ def main() -> None:
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs (shared: other engineers' "
                    "tests may have run at the same time)",
         "versions": {"openvino": openvino.__version__, "python": platform.python_version()},
-        "model": args.int8, "wall_s": round(time.time() - started, 1), "rows": table,
+        "command": " ".join([Path(sys.argv[0]).as_posix(), *sys.argv[1:]]), "model": args.int8, "wall_s": round(time.time() - started, 1), "rows": table,
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     lines = ["| row | median ms / batch of 8 | img/s (from median) | img/s (wall) | x benchmark_app f32 | "
              "min ms | per-repeat medians ms |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for r in table:
         lines.append(f"| {r['row']} | {r['median_ms']:.1f} | {r['img_s']:.2f} | {r['wall_img_s']:.2f} | "
                      f"{r['vs_benchmark_app_f32']:.3f} | {r['min_ms']:.1f} | {', '.join(f'{m:.1f}' for m in r['per_repeat_median_ms'])} |")
-    args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    args.output.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -43,7 +43,7 @@ def make_models(work: Path) -> dict[str, Path]:
     if not fp32.exists():
         vgg_deploy("export", "--model", "vgg_digits", "--weights", str(pth), "-o", str(fp32))
     if not int8.exists():
-        vgg_deploy("quantize", "--onnx", str(fp32), "--precision", "int8", "--target", "cpu", "--calib-data", "digits",
+        vgg_deploy("quantize", str(fp32), "--precision", "int8", "--target", "cpu", "--calib-data", "digits",
                    "--calib-samples", "64", "-o", str(int8))
     return {"fp32": fp32, "int8": int8}
 
