@@ -100,8 +100,6 @@ class ImageConfig:
     reference: ClassVar[bool] = False
     # The state-dict key of the last linear layer's weight (its rows are the classes), for fit_checkpoint.
     classes_key: ClassVar[str] = ""
-    # Fields not stored in ONNX metadata (training-only).
-    not_stored: ClassVar[tuple[str, ...]] = ("dropout",)
 
     name: str
     in_channels: int = 3
@@ -145,7 +143,7 @@ class ImageConfig:
         return self.with_options(num_classes=int(last.shape[0]))
 
     def metadata(self) -> dict[str, Any]:
-        facts = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in self.not_stored}
+        facts = {f.name: getattr(self, f.name) for f in fields(self)}
         facts["architecture"] = facts.pop("name")
         facts["family"] = self.family
         return facts
@@ -171,8 +169,7 @@ class ImageConfig:
 
     @classmethod
     def from_metadata(cls: type[C], facts: Mapping[str, Any]) -> C:
-        values = {f.name: _tuples(facts[f.name]) for f in fields(cls)
-                  if f.name in facts and f.name not in cls.not_stored and f.name != "name"}
+        values = {f.name: _tuples(facts[f.name]) for f in fields(cls) if f.name in facts and f.name != "name"}
         return cls(name=facts["architecture"], **values)
 
 
