@@ -189,14 +189,14 @@ def _bubble_figure(points: list[_Point], *, title: str, ylabel: str, measurable:
     scale = _BUBBLE_AREA / max(memories or [1.0])
     plotted = [p for p in points if p.y is not None] if measurable else points
     for p in plotted:
-        y = p.y if measurable else 0.5
+        y = p.y if measurable and p.y is not None else 0.5
         ax.scatter(p.x, y, s=max(20.0, (p.memory or 0) * scale), facecolors="none" if p.hollow else [p.colour],
                    edgecolors=[p.colour] if p.hollow else "black", marker=p.marker, alpha=0.6, linewidths=1.2)
         ax.annotate(p.label, (p.x, y), xytext=(6, 6), textcoords="offset points", fontsize="x-small")
     xs = [p.x for p in plotted]
     plain_log_ticks(ax, "x", min(xs), max(xs))
+    ys = [p.y for p in plotted if p.y is not None]
     if measurable:
-        ys = [p.y for p in plotted if p.y is not None]
         ax.set_ylim(max(0.0, min(ys) - 3.0), min(100.5, max(ys) + 3.0))
     else:
         ax.set_ylim(0, 1)

@@ -6,7 +6,7 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 import torch
 
@@ -235,17 +235,17 @@ def load_weights(model: nn.Module, state: Mapping[str, torch.Tensor], *, source:
     model.load_state_dict(state, strict=True)
 
 
-def imagenet_state_dict(config: object) -> tuple[dict[str, torch.Tensor], str]:
+def imagenet_state_dict(config: Any) -> tuple[dict[str, torch.Tensor], str]:
     """torchvision's ImageNet weights for a standard model, through torch's hub cache (downloads when online)."""
     from .registry import model_config
 
-    name = str(getattr(config, "name", ""))
+    name = str(config.name)
     url = IMAGENET_URLS.get(name)
     if url is None:
         raise CheckpointError(
             f"no ImageNet weights for {name}; they exist for: {', '.join(IMAGENET_URLS)}"
         )
-    published = model_config(name).with_options(input_size=getattr(config, "input_size"))
+    published = model_config(name).with_options(input_size=config.input_size)
     if config != published:
         changed = [k for k, v in published.__dict__.items() if getattr(config, k, v) != v]
         raise CheckpointError(

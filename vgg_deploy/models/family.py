@@ -44,15 +44,23 @@ class ModelFamily(Protocol):
     family: ClassVar[str]  # "vgg", "alexnet", "lenet"
     reference: ClassVar[bool]  # a reference architecture the VGGs are compared with, not a VGG
 
-    name: str
-    in_channels: int
-    num_classes: int
-    input_size: tuple[int, int]
-    mean: tuple[float, ...]
-    std: tuple[float, ...]
-    resize_size: int | None
-    labels: tuple[str, ...] | None
-
+    # Read-only (the configs are frozen dataclasses).
+    @property
+    def name(self) -> str: ...
+    @property
+    def in_channels(self) -> int: ...
+    @property
+    def num_classes(self) -> int: ...
+    @property
+    def input_size(self) -> tuple[int, int]: ...
+    @property
+    def mean(self) -> tuple[float, ...]: ...
+    @property
+    def std(self) -> tuple[float, ...]: ...
+    @property
+    def resize_size(self) -> int | None: ...
+    @property
+    def labels(self) -> tuple[str, ...] | None: ...
     @property
     def preprocess_resize(self) -> int: ...
 
@@ -135,6 +143,9 @@ class ImageConfig:
             kept["mean"] = _per_channel(self.mean, channels)  # type: ignore[arg-type]
             kept["std"] = _per_channel(self.std, channels)  # type: ignore[arg-type]
         return replace(self, **kept)  # type: ignore[arg-type]
+
+    def build(self) -> nn.Module:
+        raise NotImplementedError(f"{type(self).__name__} does not say how to build its network")
 
     def fit_checkpoint(self: C, state: Mapping[str, Tensor], *, keep: frozenset[str] = frozenset()) -> C:
         last = state.get(self.classes_key)

@@ -65,7 +65,7 @@ class LayeredConfig(ImageConfig):
         c, (h, w) = self.in_channels, self.input_size
         out: list[tuple[Layer, int, int, int, int]] = []
         tail = (self.pool(),) if self.pool() is not None else ()
-        for layer in (*self.features(), *tail):  # type: ignore[misc]
+        for layer in (*self.features(), *tail):
             before = c
             if layer.kind == "conv":
                 c = layer.size
