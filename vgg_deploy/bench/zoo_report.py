@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from ..artifacts import atomic_output
+from ..artifacts import atomic_output, write_text_atomic
 from .zoo import REFERENCE_MODEL, SEED_RATIO, ratio_text
 
 __all__ = ["write_zoo", "render_zoo_markdown", "zoo_tables", "ZOO_FILES"]
@@ -21,8 +21,8 @@ def write_zoo(zoo: dict[str, Any], out: Path, *, progress: Callable[[str], None]
     from .chart import PLOT_HINT
 
     out.mkdir(parents=True, exist_ok=True)
-    paths = {"json": _write(out / "zoo.json", json.dumps(zoo, indent=2) + "\n"),
-             "md": _write(out / "zoo.md", render_zoo_markdown(zoo))}
+    paths = {"json": write_text_atomic(out / "zoo.json", json.dumps(zoo, indent=2) + "\n"),
+             "md": write_text_atomic(out / "zoo.md", render_zoo_markdown(zoo))}
     note = None
     if not any(r["status"] == "ok" for r in zoo["results"]):
         note = "chart not drawn: no cell produced a measurement"
@@ -39,14 +39,8 @@ def write_zoo(zoo: dict[str, Any], out: Path, *, progress: Callable[[str], None]
             paths["png"] = out / "zoo.png"
     if note:
         progress(note)
-    paths["html"] = _write(out / "zoo.html", _render_html(zoo, chart="png" in paths, note=note))
+    paths["html"] = write_text_atomic(out / "zoo.html", _render_html(zoo, chart="png" in paths, note=note))
     return paths
-
-
-def _write(path: Path, text: str) -> Path:
-    with atomic_output(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return path
 
 
 def _n(value: float | None, digits: int = 3) -> str:
