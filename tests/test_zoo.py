@@ -79,6 +79,25 @@ def test_markdown_has_the_ratio_table_and_the_seeds_claim(fake_zoo):
     assert "71.59 (published fp32 top-1)" in md
 
 
+def test_with_weights_and_labelled_data_accuracy_is_measured(monkeypatch, tmp_path):
+    run, calls = fake_bench(SPEEDS)
+
+    def labelled(source, **kw):
+        report = run(source, **kw)
+        for row in report["results"]:
+            row["accuracy"] = 0.5 if source.model == "alexnet" else 0.7
+        return {**report, "inputs": {"labelled": True, "synthetic": False}}
+
+    monkeypatch.setattr(zoo_module, "run_bench", labelled)
+    for name in ("vgg11.pth", "alexnet-7be5be79.pth", "vgg11_bn-6002323d.pth"):
+        (tmp_path / name).write_bytes(b"")
+    options = ZooOptions(models=("vgg11", "alexnet"), backends=("ort",), weights_dir=tmp_path)
+    zoo = run_zoo(options, work=tmp_path / "work")
+    vgg = next(r for r in zoo["results"] if r["model"] == "vgg11")
+    assert (vgg["accuracy"], vgg["accuracy_kind"], vgg["agreement_with_fp32"]) == (70.0, "measured top-1", 0.6)
+    assert zoo["accuracy_axis"]["label"] == "measured top-1, %" and zoo["accuracy_axis"]["note"] is None
+
+
 def test_ctrl_c_keeps_the_finished_rows(monkeypatch, tmp_path):
     run, calls = fake_bench(SPEEDS, interrupt_at=3)
     monkeypatch.setattr(zoo_module, "run_bench", run)

@@ -79,7 +79,8 @@ def zoo_tables(zoo: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]
     ratios = zoo["ratios"]
     if ratios:
         backends = list(dict.fromkeys(b for v in ratios.values() for b in v))
-        ratio_rows = [[m] + [_ratio(v.get(b)) for b in backends] for m, v in ratios.items()]
+        ratio_rows = [[m + (f" (= {models[m]['speed_from']})" if models[m]["speed_from"] else "")]
+                      + [_ratio(v.get(b)) for b in backends] for m, v in ratios.items()]
         tables.append((f"Speed relative to {REFERENCE_MODEL} (images/s ratio, same backend and batch)",
                        ["Model"] + backends, ratio_rows))
     published = [[name, f"{f['published']['top1']:.3f}", f"{f['published']['top5']:.3f}",
