@@ -9,6 +9,7 @@ plotted at its plain twin's measured speed with its own published accuracy, and 
 from __future__ import annotations
 
 import math
+import os
 import re
 import sys
 import time
@@ -62,7 +63,7 @@ def run_zoo(options: ZooOptions, *, work: Path, command: list[str] | None = None
         left = f", ~{_clock((len(cells) - index + 1) * sum(spent) / len(spent))} left" if spent else ""
         progress(f"[{index}/{len(cells)}] {model} x {backend} ({len(configs)} models x {len(backends)} backends; "
                  f"elapsed {_clock(elapsed)}{left})")
-        tick = time.perf_counter()
+        tick, load = time.perf_counter(), _load_average()
         try:
             report = run_bench(
                 ModelSource(model=model, weights=weights.get(model), input_size=options.input_size,
@@ -80,7 +81,8 @@ def run_zoo(options: ZooOptions, *, work: Path, command: list[str] | None = None
         spent.append(time.perf_counter() - tick)
         if report is not None:
             for result in report["results"]:
-                rows.append(_zoo_row(model, result, report, facts[model], trained=model in weights))
+                rows.append({**_zoo_row(model, result, report, facts[model], trained=model in weights),
+                             "load_average_1m": load})
                 progress("    " + _summary(rows[-1]))
     for twin, plain in derived.items():
         rows.extend(_derived_row(row, twin, facts[twin]) for row in list(rows) if row["model"] == plain)
@@ -209,6 +211,14 @@ def _summary(row: dict[str, Any]) -> str:
         return f"{row['model']} x {row['backend']}: {row['status']}: {row['reason']}"
     return (f"{row['model']} x {row['backend']}: {row['images_per_s']:.4g} img/s, p50 {row['p50_ms']:.4g} ms, "
             f"{row['memory_kind']} {row['memory_mb']:.0f} MB")
+
+
+def _load_average() -> float | None:
+    """The machine's 1-minute load average as a cell starts: on a shared machine, how busy it was."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
 
 
 def _clock(seconds: float) -> str:

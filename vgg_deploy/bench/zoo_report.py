@@ -110,6 +110,11 @@ def _summary_lines(zoo: dict[str, Any]) -> list[str]:
            f"{settings.get('duration_s') or 10:g} s timed") + " per cell; memory is the worker's peak.",
         f"Accuracy axis: {zoo['accuracy_axis']['label']}.",
     ]
+    loads = sorted(r["load_average_1m"] for r in zoo["results"] if r.get("load_average_1m") is not None)
+    if loads:
+        lines.append(f"Machine load (1-min load average as each cell started; {cpu.get('usable_cores', '?')} cores): "
+                     f"median {loads[len(loads) // 2]:.1f}, range {loads[0]:.1f}-{loads[-1]:.1f}; above the core "
+                     "count means other work shared the CPUs with the measurement.")
     published = [f for f in zoo["models"].values() if f.get("published")]
     if published:
         lines.append(f"Published figures: {published[0]['published']['source']}.")
