@@ -121,13 +121,13 @@ def zoo_figure(zoo: dict[str, Any]) -> Any:
     axis = zoo["accuracy_axis"]
     points = [_Point(x=r["images_per_s"], y=r["accuracy"], memory=r["memory_mb"], colour=colour[r["model"]],
                      marker=marker[r["backend"]], hollow=r["speed_from"] is not None,
-                     label=r["model"] + (f" (at {r['speed_from']}'s speed)" if r["speed_from"] else ""))
+                     label=r["model"] + ("*" if r["speed_from"] else ""))
               for r in rows]
     where = "GPU" if any(r["memory_kind"] == "GPU" for r in rows) else "host"
     groups = [("model", [(m, colour[m], "o") for m in models]),
               ("backend", [(b, "white", marker[b]) for b in backends])]
     if any(r["speed_from"] for r in rows):
-        groups.append(("", [("hollow: _bn at its twin's speed", "none", "o")]))
+        groups.append(("", [("hollow, *: _bn at its twin's measured speed", "none", "o")]))
     title = f"speed vs accuracy at batch {batch}, bubble area = peak {where} memory"
     fig = _bubble_figure(points, title=title, ylabel=axis["label"], measurable=axis["measurable"], groups=groups,
                          memory_title=f"peak {where} memory", size=(17, 7.5), rect=(0.05, 0.2, 0.42, 0.7))
@@ -143,7 +143,8 @@ def zoo_figure(zoo: dict[str, Any]) -> Any:
                 transform=ax.transAxes)
         ax.set_axis_off()
         return fig
-    names = [m for m in models if m in ratios]
+    derived = {r["model"] for r in rows if r["speed_from"]}  # the same bars as their twins': not repeated
+    names = [m for m in models if m in ratios and m not in derived]
     height = 0.8 / max(1, len(backends))
     low, high = SEED_RATIO
     ax.axvspan(low, high, color="gold", alpha=0.35, label="seed: VGG ≈ 1/6-1/5 of AlexNet")
