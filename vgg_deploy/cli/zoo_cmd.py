@@ -10,9 +10,8 @@ from typing import Any
 import click
 
 from ..errors import VGGDeployError
-from ..precision.int8 import CALIBRATION_METHODS
-from .bench_cmd import BatchSizes, Device, Duration, command_line
-from .params import INPUT_SIZE
+from .bench_cmd import Duration, command_line
+from .params import DEVICE, INPUT_SIZE, Command, IntList, conversion_options, output_option
 
 __all__ = ["zoo"]
 
@@ -36,7 +35,7 @@ class ModelList(click.ParamType):
             self.fail(str(exc), param, ctx)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--models", type=ModelList(), default="vgg11,vgg13,vgg16,vgg19,alexnet", show_default=True,
               help="Registered models to measure (list_models: VGGs and the references alexnet, lenet).")
 @click.option("--bn", is_flag=True,
@@ -44,9 +43,9 @@ class ModelList(click.ParamType):
                    "own published accuracy, unless the _bn model is in --models (then it is measured).")
 @click.option("--backends", default="torch,ort,ov-bf16,ov-int8", show_default=True, metavar="LIST",
               help="Backends or groups, as `vgg-deploy bench` names them.")
-@click.option("--batch-sizes", type=BatchSizes(), default="8", show_default=True,
+@click.option("--batch-sizes", type=IntList(), default="8", show_default=True,
               help="Batch sizes to measure (the chart and ratios use the largest).")
-@click.option("--device", type=Device(), default="cpu", show_default=True,
+@click.option("--device", type=DEVICE, default="cpu", show_default=True,
               help="Where the PyTorch backends run; CUDA and TensorRT backends need cuda.")
 @click.option("--weights", "weights_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
               help="A folder of trained checkpoints, one per model (NAME.pth or torchvision's NAME-<hash>.pth): "
@@ -58,24 +57,20 @@ class ModelList(click.ParamType):
 @click.option("--iterations", type=click.IntRange(min=1), default=None, help="Timed calls per cell instead.")
 @click.option("--warmup", type=click.IntRange(min=0), default=3, show_default=True)
 @click.option("--threads", type=click.IntRange(min=1), default=None, help="CPU threads [default: usable cores].")
-@click.option("--calib-data", default=None, metavar="PATH|digits|synthetic",
-              help="Calibration images for the INT8 variants made on the way [default: --data, else digits].")
-@click.option("--calib-samples", type=click.IntRange(min=1), default=32, show_default=True)
-@click.option("--calib-method", type=click.Choice(list(CALIBRATION_METHODS)), default="minmax", show_default=True)
+@conversion_options
 @click.option("--eval-samples", type=click.IntRange(min=1), default=None,
               help="Evaluation inputs per model [default: as bench].")
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=Path("out/zoo"),
-              show_default=True, help="Folder for zoo.json, zoo.md, zoo.html and zoo.png.")
+@output_option(type=click.Path(file_okay=False, path_type=Path), required=False, default=Path("out/zoo"),
+               show_default=True, help="Folder for zoo.json, zoo.md, zoo.html and zoo.png.")
 @click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the artifacts made on the way (cached) and worker logs [default: OUTPUT/work].")
 @click.option("--json", "as_json", is_flag=True, help="Print zoo.json on stdout instead of the tables.")
 @click.option("--in-process", is_flag=True, help="Run every backend in this process (memory figures then mix).")
-@click.option("--seed", type=int, default=0, show_default=True)
 def zoo(models: tuple[str, ...], bn: bool, backends: str, batch_sizes: tuple[int, ...], device: str,
         weights_dir: Path | None, data: str | None, input_size: tuple[int, int] | None, duration: float | None,
-        iterations: int | None, warmup: int, threads: int | None, calib_data: str | None, calib_samples: int,
-        calib_method: str, eval_samples: int | None, output: Path, work: Path | None, as_json: bool,
-        in_process: bool, seed: int) -> None:
+        iterations: int | None, warmup: int, threads: int | None, calib_data: str | None, calib_method: str,
+        calib_samples: int, calib_batch: int, min_top1_agreement: float | None, min_cosine: float | None, seed: int,
+        eval_samples: int | None, output: Path, work: Path | None, as_json: bool, in_process: bool) -> None:
     """Redraw the model-zoo chart for this machine: every model x backend measured through the bench harness.
 
     Per cell: images/s, p50/p99 latency, peak memory (host RSS; GPU memory on CUDA), file size. Accuracy is
@@ -103,7 +98,8 @@ def zoo(models: tuple[str, ...], bn: bool, backends: str, batch_sizes: tuple[int
 
     bench = BenchOptions(duration_s=duration, iterations=iterations, warmup=warmup, threads=threads, device=device,
                          data=data, calib_data=calib_data or data or "digits", calib_samples=calib_samples,
-                         calib_method=calib_method, eval_samples=eval_samples, in_process=in_process, seed=seed)
+                         calib_method=calib_method, calib_batch=calib_batch, min_top1=min_top1_agreement,
+                         min_cosine=min_cosine, eval_samples=eval_samples, in_process=in_process, seed=seed)
     options = ZooOptions(models=models, backends=tuple(b.strip() for b in backends.split(",") if b.strip()),
                          batch_sizes=batch_sizes, bn=bn, weights_dir=weights_dir, input_size=input_size, bench=bench)
     try:
