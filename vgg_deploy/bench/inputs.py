@@ -89,7 +89,7 @@ def load_bench_inputs(
     return BenchInputs(evaluation, calibration, note)
 
 
-def _check_labels(samples: Any, config: VGGConfig) -> None:
+def _check_labels(samples: Any, config: ModelFamily) -> None:
     """Labels the model cannot output would make the accuracy silently 0%: refuse them."""
     if samples.labels is None or not len(samples.labels):
         return

@@ -143,10 +143,10 @@ def _bn_twins(models: list[str]) -> dict[str, str]:
 
 
 def _model_facts(name: str, input_size: tuple[int, int] | None) -> dict[str, Any]:
-    from ..models import model_config, parameter_count, published_accuracy
+    from ..models import model_config, published_accuracy
 
     config = model_config(name).with_options(input_size=input_size)
-    params = parameter_count(config)
+    params = config.parameter_count
     published = published_accuracy(name)
     return {"params": params, "macs_per_image": config.macs(), "input_size": list(config.input_size),
             "published_top1": published.top1 if published else None,

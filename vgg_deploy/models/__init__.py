@@ -10,12 +10,12 @@ from .config import VGGConfig
 from .family import ModelFamily, PublishedAccuracy, recognise_checkpoint
 from .lenet import LeNetConfig
 from .registry import (STANDARD_BLOCKS, ModelInfo, UnknownModelError, create_model, list_models, model_config,
-                       model_info, parameter_count, published_accuracy)
+                       model_info, published_accuracy)
 
 __all__ = [
     "VGG", "VGGConfig", "vgg_block", "build_vgg", "list_models", "model_config", "create_model",
     "UnknownModelError", "STANDARD_BLOCKS", "read_state_dict", "load_weights", "infer_architecture",
-    "ModelFamily", "AlexNetConfig", "LeNetConfig", "PublishedAccuracy", "published_accuracy", "ModelInfo", "model_info", "parameter_count",
+    "ModelFamily", "AlexNetConfig", "LeNetConfig", "PublishedAccuracy", "published_accuracy", "ModelInfo", "model_info",
     "recognise_checkpoint",
 ]
 

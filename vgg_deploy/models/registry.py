@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "list_models", "model_config", "create_model", "UnknownModelError", "STANDARD_BLOCKS", "published_accuracy",
-    "PUBLISHED_SOURCE", "ModelInfo", "model_info", "parameter_count",
+    "PUBLISHED_SOURCE", "ModelInfo", "model_info",
 ]
 
 # torchvision's cfgs "A", "B", "D", "E" written as VGG blocks: (num_convs, out_channels).
@@ -103,14 +103,6 @@ class ModelInfo:
 
     def to_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "published": None if self.published is None else self.published.__dict__}
-
-
-def parameter_count(config: ModelFamily) -> int:
-    """Parameters of the network a config builds, counted on torch's meta device (no memory, no init time)."""
-    import torch
-
-    with torch.device("meta"):
-        return sum(p.numel() for p in config.build().parameters())
 
 
 def model_info(name: str) -> ModelInfo:
