@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from vgg_deploy.bench.budget import over_budget, select_within_budget
-from vgg_deploy.bench.flops import vgg_flops, vgg_macs
+from vgg_deploy.bench.flops import model_flops, model_macs
 from vgg_deploy.bench.measure import timed_loop
 from vgg_deploy.bench.stats import WIDE_SPREAD, Measurement, percentile
 from vgg_deploy.models import model_config
@@ -86,13 +86,13 @@ def test_timed_loop_by_duration_times_at_least_three_calls():
     assert m.count == 3 and len(calls) == 3
 
 
-def test_vgg_macs_by_hand():
+def test_model_macs_by_hand():
     # vgg_tiny: 3x32x32, blocks (1, 8), (1, 16), (2, 32), flatten, classifier 64, 10 classes
     convs = 32 * 32 * 3 * 8 * 9 + 16 * 16 * 8 * 16 * 9 + 8 * 8 * 16 * 32 * 9 + 8 * 8 * 32 * 32 * 9
     linears = (32 * 4 * 4) * 64 + 64 * 64 + 64 * 10
-    assert vgg_macs(model_config("vgg_tiny")) == convs + linears
-    assert vgg_flops(model_config("vgg_tiny")) == 2 * (convs + linears)
-    assert vgg_macs(model_config("vgg16")) == 15_470_264_320  # torchvision lists 15.47 G for VGG-16
+    assert model_macs(model_config("vgg_tiny")) == convs + linears
+    assert model_flops(model_config("vgg_tiny")) == 2 * (convs + linears)
+    assert model_macs(model_config("vgg16")) == 15_470_264_320  # torchvision lists 15.47 G for VGG-16
 
 
 def _synthetic(batch: int, p99_ms: float, median_ms: float) -> Measurement:

@@ -69,3 +69,45 @@ def expected_shapes(name: str, num_classes: int = 1000) -> dict[str, tuple[int, 
         shapes[f"classifier.{i}.weight"] = (out_f, in_f)
         shapes[f"classifier.{i}.bias"] = (out_f,)
     return shapes
+
+
+class TorchvisionAlexNet(nn.Module):
+    """torchvision/models/alexnet.py (BSD-3-Clause): the single-tower AlexNet its IMAGENET1K_V1 weights fit."""
+
+    def __init__(self, num_classes: int = 1000, dropout: float = 0.5) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2), nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(64, 192, kernel_size=5, padding=2), nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+            nn.Conv2d(192, 384, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(256, 256, kernel_size=3, padding=1), nn.ReLU(inplace=True),
+            nn.MaxPool2d(kernel_size=3, stride=2),
+        )
+        self.avgpool = nn.AdaptiveAvgPool2d((6, 6))
+        self.classifier = nn.Sequential(
+            nn.Dropout(p=dropout), nn.Linear(256 * 6 * 6, 4096), nn.ReLU(inplace=True),
+            nn.Dropout(p=dropout), nn.Linear(4096, 4096), nn.ReLU(inplace=True),
+            nn.Linear(4096, num_classes),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.features(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)
+        return self.classifier(x)
+
+
+# The published alexnet-owt-7be5be79.pth state dict, key by key (61,100,840 parameters).
+ALEXNET_SHAPES: dict[str, tuple[int, ...]] = {
+    "features.0.weight": (64, 3, 11, 11), "features.0.bias": (64,),
+    "features.3.weight": (192, 64, 5, 5), "features.3.bias": (192,),
+    "features.6.weight": (384, 192, 3, 3), "features.6.bias": (384,),
+    "features.8.weight": (256, 384, 3, 3), "features.8.bias": (256,),
+    "features.10.weight": (256, 256, 3, 3), "features.10.bias": (256,),
+    "classifier.1.weight": (4096, 9216), "classifier.1.bias": (4096,),
+    "classifier.4.weight": (4096, 4096), "classifier.4.bias": (4096,),
+    "classifier.6.weight": (1000, 4096), "classifier.6.bias": (1000,),
+}

@@ -23,7 +23,8 @@ from typing import Iterable, Iterator
 from .errors import VGGDeployError
 
 __all__ = ["atomic_output", "atomic_folder", "scratch_folder", "check_output", "check_input_file", "OutputError",
-           "InputFileError", "output_error", "temp_prefix", "remove_stale_temps", "removing_new_empty_folders"]
+           "InputFileError", "output_error", "temp_prefix", "remove_stale_temps", "removing_new_empty_folders",
+           "write_text_atomic"]
 
 _HOST = re.sub(r"[^A-Za-z0-9-]", "_", socket.gethostname() or "host")
 _TEMP = re.compile(r"\.(?P<host>[A-Za-z0-9_-]+)\+(?P<pid>\d+)\+(?P<start>\d+)-[A-Za-z0-9_]*\.tmp$")
@@ -290,3 +291,10 @@ def removing_new_empty_folders(folder: str | Path) -> Iterator[None]:
             with contextlib.suppress(OSError):
                 folder.rmdir()
         raise
+
+
+def write_text_atomic(path: Path, text: str) -> Path:
+    """Write a UTF-8 text file complete or not at all (reports, tables); returns the path."""
+    with atomic_output(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from ..models.config import VGGConfig
+from ..models.family import ModelFamily
 
-__all__ = ["vgg_macs", "vgg_flops"]
-
-
-def vgg_macs(config: VGGConfig) -> int:
-    """Multiply-accumulates of one image through the convolutions and linear layers (pools, ReLUs and biases
-    are not counted: they are a rounding error next to the 3x3 convolutions). VGG-16 at 224x224: 15.47 G."""
-    height, width = config.input_size
-    in_channels = config.in_channels
-    total = 0
-    for (num_convs, _), channels in zip(config.blocks, config.channels):
-        for _ in range(num_convs):
-            total += height * width * in_channels * channels * 9  # 3x3, padding 1: the output keeps H x W
-            in_channels = channels
-        height, width = height // 2, width // 2
-    hidden = config.classifier_width
-    total += config.classifier_in_features * hidden + hidden * hidden + hidden * config.num_classes
-    return total
+__all__ = ["model_macs", "model_flops"]
 
 
-def vgg_flops(config: VGGConfig) -> int:
+def model_macs(config: ModelFamily) -> int:
+    """Multiply-accumulates of one image through the convolutions and linear layers (pools, activations and
+    biases are not counted: a rounding error next to the convolutions). VGG-16 at 224x224: 15.47 G."""
+    return config.macs()
+
+
+def model_flops(config: ModelFamily) -> int:
     """Floating-point (or integer) operations per image: 2 x MACs, the convention peak figures use."""
-    return 2 * vgg_macs(config)
+    return 2 * config.macs()

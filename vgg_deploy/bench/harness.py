@@ -18,7 +18,7 @@ from ..precision.int8 import DEFAULT_CALIBRATION_METHOD
 from .backends import (BACKENDS, Backend, BackendContext, BenchError, _trt_status, resolve_backends, spec_fields,
                        unavailable_reason)
 from .budget import DEFAULT_SWEEP, over_budget, select_within_budget
-from .flops import vgg_flops, vgg_macs
+from .flops import model_flops, model_macs
 from .inputs import default_eval_samples, load_bench_inputs
 from .measure import run_in_subprocess, run_spec
 from .prepare import ModelSource, Workspace, open_workspace
@@ -92,7 +92,7 @@ def run_bench(source: ModelSource, *, out: Path, work: Path | None = None, optio
         raise BenchError(f"no requested backend can run here: {reasons}")
 
     config = ws.config
-    flops = vgg_flops(config)
+    flops = model_flops(config)
     need_calibration = any(ws.needs_calibration(b.artifact) for b in runnable)
     inputs = load_bench_inputs(config, data=options.data, calib_data=options.calib_data,
                                eval_samples=options.eval_samples or default_eval_samples(flops),
@@ -158,7 +158,7 @@ def run_bench(source: ModelSource, *, out: Path, work: Path | None = None, optio
                      "threads": threads},
         "copies": _copies_sentence(options, rows),
         "model": {"name": config.name, "input_size": list(config.input_size), "in_channels": config.in_channels,
-                  "num_classes": config.num_classes, "weights": ws.weights_note, "macs_per_image": vgg_macs(config),
+                  "num_classes": config.num_classes, "weights": ws.weights_note, "macs_per_image": model_macs(config),
                   "flops_per_image": flops},
         "inputs": {"note": inputs.note, "count": len(inputs.eval), "source": inputs.eval.source,
                    "labelled": inputs.eval.labels is not None, "synthetic": inputs.eval.synthetic,

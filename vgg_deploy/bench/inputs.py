@@ -13,7 +13,7 @@ from .backends import BenchError
 
 if TYPE_CHECKING:
     from ..data import Samples
-    from ..models.config import VGGConfig
+    from ..models.family import ModelFamily
 
 __all__ = ["BenchInputs", "load_bench_inputs", "default_eval_samples", "default_data_source"]
 
@@ -35,13 +35,13 @@ def default_eval_samples(flops_per_image: float) -> int:
     return int(min(high, max(low, _EVAL_FLOP_BUDGET // max(flops_per_image, 1.0))))
 
 
-def default_data_source(config: VGGConfig) -> str:
+def default_data_source(config: ModelFamily) -> str:
     """The digits model is evaluated on the digits; any other model on seeded synthetic inputs (speed and parity)."""
     return "digits" if config.name == "vgg_digits" else "synthetic"
 
 
 def load_bench_inputs(
-    config: VGGConfig,
+    config: ModelFamily,
     *,
     data: str | None,
     calib_data: str | None,
@@ -89,7 +89,7 @@ def load_bench_inputs(
     return BenchInputs(evaluation, calibration, note)
 
 
-def _check_labels(samples: Any, config: VGGConfig) -> None:
+def _check_labels(samples: Any, config: ModelFamily) -> None:
     """Labels the model cannot output would make the accuracy silently 0%: refuse them."""
     if samples.labels is None or not len(samples.labels):
         return

@@ -182,7 +182,7 @@ def _executed(runner: Any, backend: Backend, spec: dict[str, Any]) -> dict[str, 
             return tensorrt_executed(spec["artifact"])
         if backend.family == "torch":
             config = runner.config
-            layers = sum(n for n, _ in config.blocks) + 3
+            layers = config.weighted_layers()
             return {"source": "PyTorch module dtype (every conv and linear runs in it)", "available": True,
                     backend.compute: layers}
     except Exception as exc:

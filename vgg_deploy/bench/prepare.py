@@ -17,8 +17,8 @@ from ..precision.int8 import DEFAULT_CALIBRATION_METHOD
 from .backends import BenchError
 
 if TYPE_CHECKING:
-    from ..models.config import VGGConfig
-    from ..models.vgg import VGG
+    from ..models.family import ModelFamily
+    from torch import nn
 
 __all__ = ["ModelSource", "Workspace", "open_workspace", "classify_files", "ONNX_KINDS", "PLAN_SOURCES", "sha256_file"]
 
@@ -92,9 +92,9 @@ def classify_files(paths: Iterable[Path]) -> dict[str, Path]:
 class Workspace:
     """The model under test: its config, the PyTorch module (when there is one), and its artifacts by kind."""
 
-    config: VGGConfig
+    config: ModelFamily
     work: Path
-    model: VGG | None
+    model: nn.Module | None
     model_name: str | None  # registry name the torch runner rebuilds the checkpoint as
     weights_note: str
     artifacts: dict[str, Path] = field(default_factory=dict)
@@ -333,16 +333,16 @@ def _engine_workspace(engine: Path, work: Path, given: dict[str, Path], progress
 
 def _checkpoint_model_name(path: Path, onnx_facts: dict[str, Any] | None) -> str:
     from ..models import list_models
-    from ..models.checkpoint import infer_architecture, read_state_dict
+    from ..models.checkpoint import read_state_dict
+    from ..models.family import recognise_checkpoint
     from ..models.saved import checkpoint_config
 
     if onnx_facts and onnx_facts.get("architecture") in list_models():
         return str(onnx_facts["architecture"])
     saved = checkpoint_config(path)  # a vgg-deploy .safetensors says what it is
     if saved is not None:
-        return saved.name
-    arch = infer_architecture(read_state_dict(path))
-    name = arch.standard_name() if arch is not None else None
+        return str(saved.name)
+    name = recognise_checkpoint(read_state_dict(path))
     if name is None:
         raise BenchError(f"{path}: cannot tell which model this checkpoint is; pass --model NAME "
                          f"(one of: {', '.join(list_models())}) with --weights {path}")

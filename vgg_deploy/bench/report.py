@@ -9,7 +9,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from ..artifacts import atomic_output
+from ..artifacts import write_text_atomic
 from .schema import check_report
 
 __all__ = ["write_reports", "render_markdown", "render_html", "load_report", "REPORT_FILES"]
@@ -43,20 +43,14 @@ def write_reports(report: dict[str, Any], out: str | Path, *, write_json: bool =
     check_report(report, source="the report")
     paths: dict[str, Path] = {}
     if write_json:
-        paths["json"] = _write(out / "report.json", json.dumps(report, indent=2) + "\n")
-    paths["md"] = _write(out / "report.md", render_markdown(report))
+        paths["json"] = write_text_atomic(out / "report.json", json.dumps(report, indent=2) + "\n")
+    paths["md"] = write_text_atomic(out / "report.md", render_markdown(report))
     charts, chart_note = draw_charts(report, out)
     if chart_note:
         progress(chart_note)
     paths.update(charts)
-    paths["html"] = _write(out / "report.html", render_html(report, charts=charts, chart_note=chart_note))
+    paths["html"] = write_text_atomic(out / "report.html", render_html(report, charts=charts, chart_note=chart_note))
     return paths
-
-
-def _write(path: Path, text: str) -> Path:
-    with atomic_output(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return path
 
 
 # -- shared cells -------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from .quantize_cmd import quantize
 from .report_cmd import report
 from .serve_cmd import serve
 from .triton_repo_cmd import triton_repo
+from .zoo_cmd import zoo
 
 __all__ = ["main"]
 
@@ -47,5 +48,5 @@ def main() -> None:
     """
 
 
-for command in (export, quantize, build_trt, infer, bench, report, triton_repo, serve, loadtest, digits, info):
+for command in (export, quantize, build_trt, infer, bench, zoo, report, triton_repo, serve, loadtest, digits, info):
     main.add_command(command)

@@ -12,7 +12,7 @@ import click
 from ..errors import VGGDeployError
 from .params import DEVICE, INPUT_SIZE, MODEL, OUTPUT_FOLDER, WEIGHTS, Command, IntList, conversion_options, output_option
 
-__all__ = ["bench"]
+__all__ = ["bench", "command_line", "Duration"]
 
 
 class Duration(click.ParamType):
@@ -119,7 +119,7 @@ def bench(models: tuple[Path, ...], model_name: str | None, weights: str | None,
     try:
         with removing_new_empty_folders(output):  # a refused run leaves no empty OUTPUT behind
             report = run_bench(source, out=output, work=work, options=options,
-                               command=_command_line(click.get_current_context()), progress=progress)
+                               command=command_line(click.get_current_context()), progress=progress)
             paths = write_reports(report, output, progress=progress)
     except VGGDeployError as exc:
         raise click.ClickException(str(exc)) from None
@@ -131,7 +131,7 @@ def bench(models: tuple[Path, ...], model_name: str | None, weights: str | None,
                + (", chart.png, latency.png)" if "chart" in paths else ")"))
 
 
-def _command_line(ctx: click.Context) -> list[str]:
+def command_line(ctx: click.Context) -> list[str]:
     """The command as given (options the user set, in declaration order), rebuilt from the parsed parameters
     so it is right however the CLI was started (console script, python -m, a test's CliRunner)."""
     from click.core import ParameterSource
@@ -150,7 +150,7 @@ def _command_line(ctx: click.Context) -> list[str]:
             if name == "duration":
                 text = f"{value:g}s"
             elif isinstance(value, tuple):
-                text = ("," if name == "batch_sizes" else "x").join(map(str, value))
+                text = ("x" if name == "input_size" else ",").join(map(str, value))
             else:
                 text = str(value)
             words += [_long_name(param), text]

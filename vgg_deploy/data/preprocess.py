@@ -9,14 +9,14 @@ from typing import Any, Union
 import numpy as np
 
 from ..errors import VGGDeployError
-from ..models.config import VGGConfig
+from ..models.family import ModelFamily
 
 __all__ = ["preprocess_image", "to_model_mode", "ImageInput"]
 
 ImageInput = Union["PIL.Image.Image", str, Path]  # noqa: F821 - PIL is imported lazily
 
 
-def preprocess_image(image: ImageInput, config: VGGConfig) -> np.ndarray:
+def preprocess_image(image: ImageInput, config: ModelFamily) -> np.ndarray:
     """One image -> float32 (C, H, W), as torchvision's ImageClassification transform does it.
 
     Resize the shorter side to `config.preprocess_resize` (bilinear, enlarged if needed to cover the crop),

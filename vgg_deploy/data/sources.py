@@ -14,7 +14,7 @@ from typing import IO, Callable, Iterator, Sequence
 import numpy as np
 
 from ..errors import VGGDeployError
-from ..models.config import VGGConfig
+from ..models.family import ModelFamily
 from ..progress import progress
 from .preprocess import preprocess_image
 
@@ -90,7 +90,7 @@ class Samples:
 
 def load_samples(
     source: str | Path,
-    config: VGGConfig,
+    config: ModelFamily,
     *,
     limit: int | None = None,
     seed: int = 0,
@@ -197,13 +197,13 @@ def _synthetic_like(
     return Samples(images=images, labels=None, classes=None, source=source, synthetic=True)
 
 
-def _synthetic(config: VGGConfig, *, count: int, seed: int, source: str) -> Samples:
+def _synthetic(config: ModelFamily, *, count: int, seed: int, source: str) -> Samples:
     """Seeded standard-normal inputs of the model's shape: for smoke tests, only when asked for by name."""
     shape = (config.in_channels, *config.input_size)
     return _synthetic_like(shape, count=count, rng=np.random.default_rng(seed), source=source)
 
 
-def _load_digits(config: VGGConfig, *, limit: int | None, seed: int, show_progress: bool) -> Samples:
+def _load_digits(config: ModelFamily, *, limit: int | None, seed: int, show_progress: bool) -> Samples:
     from .digits import DIGIT_CLASSES, digits_images
 
     _check_image_channels("digits", config)
@@ -221,7 +221,7 @@ def _load_digits(config: VGGConfig, *, limit: int | None, seed: int, show_progre
 
 # --- image folders -------------------------------------------------------------------------------------------------
 
-def _check_image_channels(source: object, config: VGGConfig) -> None:
+def _check_image_channels(source: object, config: ModelFamily) -> None:
     if config.in_channels not in (1, 3):
         raise DataError(f"{source}: images can feed only 1- or 3-channel models, and {config.name} takes "
                         f"{config.in_channels}; pass a .npy/.npz file of (N, {config.in_channels}, H, W) floats")
@@ -242,7 +242,7 @@ def _walk_files(root: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.relative_to(root).parts)
 
 
-def _decode(path: Path, config: VGGConfig) -> np.ndarray | str:
+def _decode(path: Path, config: ModelFamily) -> np.ndarray | str:
     """A preprocessed image, or the reason it cannot be read (garbage, truncated, or too large to decode safely)."""
     from PIL import Image
 
@@ -258,7 +258,7 @@ def _decode(path: Path, config: VGGConfig) -> np.ndarray | str:
     return preprocess_image(image, config)
 
 
-def _load_folder(root: Path, config: VGGConfig, *, limit: int | None, seed: int, show_progress: bool) -> Samples:
+def _load_folder(root: Path, config: ModelFamily, *, limit: int | None, seed: int, show_progress: bool) -> Samples:
     """Images under `root`, sorted; when images sit only in sub-folders, each direct sub-folder is a class."""
     _check_image_channels(root, config)
     files = _walk_files(root)
@@ -326,7 +326,7 @@ def _read_header(fp: IO[bytes], where: str) -> tuple[tuple[int, ...], np.dtype, 
 
 
 def _check_images_header(where: str, shape: tuple[int, ...], dtype: np.dtype, available: int,
-                         config: VGGConfig) -> None:
+                         config: ModelFamily) -> None:
     """Shape, dtype and size against the model and the file, before any memory is allocated for the data."""
     c, (h, w) = config.in_channels, config.input_size
     if len(shape) != 4 or tuple(shape[1:]) != (c, h, w):
@@ -353,7 +353,7 @@ def _finite(where: str, images: np.ndarray) -> np.ndarray:
     return images
 
 
-def _load_npy(path: Path, config: VGGConfig, *, limit: int | None, seed: int) -> Samples:
+def _load_npy(path: Path, config: ModelFamily, *, limit: int | None, seed: int) -> Samples:
     with open(path, "rb") as fp:
         shape, dtype, offset = _read_header(fp, str(path))
     _check_images_header(str(path), shape, dtype, path.stat().st_size - offset, config)
@@ -367,7 +367,7 @@ def _load_npy(path: Path, config: VGGConfig, *, limit: int | None, seed: int) ->
     return Samples(images=_finite(str(path), images), labels=None, classes=None, source=str(path), indices=chosen)
 
 
-def _load_npz(path: Path, config: VGGConfig, *, limit: int | None, seed: int, input_name: str) -> Samples:
+def _load_npz(path: Path, config: ModelFamily, *, limit: int | None, seed: int, input_name: str) -> Samples:
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError) as exc:

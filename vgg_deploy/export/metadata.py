@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from ..errors import VGGDeployError
-from ..models.config import VGGConfig
+from ..models.family import ModelFamily, config_from_facts
 
 __all__ = [
     "config_metadata", "read_metadata", "config_from_metadata", "set_metadata", "load_onnx", "INPUT_NAME", "OUTPUT_NAME",
@@ -15,19 +15,13 @@ __all__ = [
 
 INPUT_NAME, OUTPUT_NAME = "input", "logits"  # the graph's input and output in every vgg-deploy ONNX
 
-# Every value is stored as JSON text; these keys describe the network and its preprocessing.
-_CONFIG_KEYS = (
-    "name", "blocks", "batch_norm", "in_channels", "num_classes", "width_divisor", "input_size",
-    "classifier_input", "classifier_width", "mean", "std", "resize_size", "labels",
-)
 
-
-def config_metadata(config: VGGConfig, *, precision: str, weights: str, **extra: Any) -> dict[str, str]:
-    """metadata_props for a model exported from `config`."""
+def config_metadata(config: ModelFamily, *, precision: str, weights: str, **extra: Any) -> dict[str, str]:
+    """metadata_props for a model exported from `config` (every value stored as JSON text): its family's facts
+    (network and preprocessing), then the precision, weights and version."""
     from .. import __version__
 
-    facts: dict[str, Any] = {key: getattr(config, key) for key in _CONFIG_KEYS}
-    facts["architecture"] = facts.pop("name")
+    facts: dict[str, Any] = config.metadata()
     facts.update(precision=precision, weights=weights, vgg_deploy_version=__version__, **extra)
     return {key: json.dumps(value) for key, value in facts.items() if value is not None}
 
@@ -72,16 +66,11 @@ def read_metadata(model_or_path: Any) -> dict[str, Any]:
     return facts
 
 
-def config_from_metadata(facts: dict[str, Any], *, source: str = "ONNX file") -> VGGConfig:
-    """Rebuild the VGGConfig an artifact was exported from (its preprocessing facts included)."""
-    missing = [k for k in ("architecture", "blocks", "input_size", "in_channels") if k not in facts]
+def config_from_metadata(facts: dict[str, Any], *, source: str = "ONNX file") -> Any:
+    """Rebuild the config an artifact was exported from (its preprocessing facts included), by its family."""
+    missing = [k for k in ("architecture", "input_size", "in_channels") if k not in facts]
     if missing:
         raise VGGDeployError(
             f"{source}: no vgg-deploy metadata ({', '.join(missing)} missing); export it with `vgg-deploy export`"
         )
-    values = {key: facts[key] for key in _CONFIG_KEYS if key in facts and key != "name"}
-    values["blocks"] = tuple(tuple(b) for b in values["blocks"])
-    for key in ("input_size", "mean", "std", "labels"):
-        if values.get(key) is not None:
-            values[key] = tuple(values[key])
-    return VGGConfig(name=facts["architecture"], **values)
+    return config_from_facts(facts, source=source)

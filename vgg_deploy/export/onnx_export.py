@@ -14,11 +14,11 @@ from typing import Any, Callable
 
 import numpy as np
 import torch
+from torch import nn
 
 from ..artifacts import atomic_output, check_output
 from ..errors import ExportError, ParityError, first_line
 from ..quiet import quiet_libraries
-from ..models.vgg import VGG
 from .metadata import INPUT_NAME, OUTPUT_NAME, config_metadata, set_metadata
 from .parity import Parity, compare_logits
 
@@ -53,7 +53,7 @@ class ExportResult:
 
 
 def export_onnx(
-    model: VGG,
+    model: nn.Module,
     output: str | Path,
     *,
     opset: int = DEFAULT_OPSET,
@@ -127,7 +127,7 @@ def _opset_of(proto: Any) -> int:
     return max((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), default=0)
 
 
-def _export_proto(model: VGG, *, opset: int, batch: int | None) -> Any:
+def _export_proto(model: nn.Module, *, opset: int, batch: int | None) -> Any:
     import onnx
 
     config = model.config
@@ -196,7 +196,7 @@ def _check(proto: Any) -> None:
         raise ExportError(f"onnx.checker rejected the exported graph: {first_line(exc)}") from exc
 
 
-def verify_onnx(model: VGG, onnx_path: str | Path, *, batch_sizes: tuple[int, ...], seed: int = 0) -> Parity:
+def verify_onnx(model: nn.Module, onnx_path: str | Path, *, batch_sizes: tuple[int, ...], seed: int = 0) -> Parity:
     """Run seeded random batches through PyTorch and ONNX Runtime (CPU) and compare the logits."""
     import onnxruntime as ort
 

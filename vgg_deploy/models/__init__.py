@@ -1,15 +1,22 @@
-"""VGG models: configs and the registry (torch-free), the network and checkpoint loading (torch)."""
+"""Models: the family protocol, configs and the registry (torch-free), the networks and checkpoint loading (torch).
+VGG is the subject; AlexNet and LeNet-5 are registered as the references it is compared with."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from .alexnet import AlexNetConfig
 from .config import VGGConfig
-from .registry import STANDARD_BLOCKS, UnknownModelError, create_model, list_models, model_config
+from .family import ModelFamily, PublishedAccuracy, recognise_checkpoint
+from .lenet import LeNetConfig
+from .registry import (STANDARD_BLOCKS, ModelInfo, UnknownModelError, create_model, list_models, model_config,
+                       model_info, published_accuracy)
 
 __all__ = [
     "VGG", "VGGConfig", "vgg_block", "build_vgg", "list_models", "model_config", "create_model",
     "UnknownModelError", "STANDARD_BLOCKS", "read_state_dict", "load_weights", "infer_architecture",
+    "ModelFamily", "AlexNetConfig", "LeNetConfig", "PublishedAccuracy", "published_accuracy", "ModelInfo", "model_info",
+    "recognise_checkpoint",
 ]
 
 _TORCH_NAMES = {

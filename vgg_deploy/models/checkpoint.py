@@ -6,13 +6,15 @@ import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 import torch
 
+from torch import nn
+
 from ..errors import CheckpointError, first_line
 from .config import VGGConfig
-from .vgg import VGG
+from .family import describe_checkpoint
 
 __all__ = [
     "read_state_dict", "load_weights", "fit_config", "infer_architecture", "CheckpointArchitecture",
@@ -29,6 +31,7 @@ IMAGENET_URLS = {
     "vgg13_bn": "https://download.pytorch.org/models/vgg13_bn-abd245e5.pth",
     "vgg16_bn": "https://download.pytorch.org/models/vgg16_bn-6c64b313.pth",
     "vgg19_bn": "https://download.pytorch.org/models/vgg19_bn-c79401a0.pth",
+    "alexnet": "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
 }
 
 _SHOWN = 3  # how many keys of each kind an error lists
@@ -210,7 +213,7 @@ def fit_config(config: VGGConfig, state: Mapping[str, torch.Tensor], *, keep: fr
     return config.with_options(**{k: v for k, v in found.items() if k not in keep})
 
 
-def load_weights(model: VGG, state: Mapping[str, torch.Tensor], *, source: str | Path) -> None:
+def load_weights(model: nn.Module, state: Mapping[str, torch.Tensor], *, source: str | Path) -> None:
     """Strictly load `state` into `model`; a mismatch is one CheckpointError naming the first bad keys."""
     expected = model.state_dict()
     missing = [k for k in expected if k not in state]
@@ -226,23 +229,28 @@ def load_weights(model: VGG, state: Mapping[str, torch.Tensor], *, source: str |
             for label, keys in (("missing", missing), ("unexpected", unexpected), ("mis-shaped (file vs model)", misshaped))
             if keys
         ]
-        arch = infer_architecture(state)
-        fits = f"it fits {arch.describe()}" if arch else "it is not a VGG in torchvision's layout"
+        described = describe_checkpoint(state)
+        fits = f"it fits {described}" if described else "it is not a VGG in torchvision's layout, nor another registered family's"
         raise CheckpointError(f"{source}: checkpoint does not fit {model.config.name}: {'; '.join(parts)}; {fits}")
     model.load_state_dict(state, strict=True)
 
 
-def imagenet_state_dict(config: VGGConfig) -> tuple[dict[str, torch.Tensor], str]:
+def imagenet_state_dict(config: Any) -> tuple[dict[str, torch.Tensor], str]:
     """torchvision's ImageNet weights for a standard model, through torch's hub cache (downloads when online)."""
-    url = IMAGENET_URLS.get(config.name)
+    from .registry import model_config
+
+    name = str(config.name)
+    url = IMAGENET_URLS.get(name)
     if url is None:
         raise CheckpointError(
-            f"no ImageNet weights for {config.name}; they exist for: {', '.join(IMAGENET_URLS)}"
+            f"no ImageNet weights for {name}; they exist for: {', '.join(IMAGENET_URLS)}"
         )
-    if config.num_classes != 1000 or config.in_channels != 3 or config.width_divisor != 1:
+    published = model_config(name).with_options(input_size=config.input_size)
+    if config != published:
+        changed = [k for k, v in published.__dict__.items() if getattr(config, k, v) != v]
         raise CheckpointError(
-            f"ImageNet weights need num_classes=1000, in_channels=3 and full width; "
-            f"got {config.num_classes}, {config.in_channels}, 1/{config.width_divisor}"
+            f"ImageNet weights need {name} as published (num_classes=1000, in_channels=3, full width); "
+            f"these options differ: {', '.join(changed)}"
         )
     _drop_damaged_cache(url)
     try:

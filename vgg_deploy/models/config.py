@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, ClassVar, Literal, Mapping
 
 from ..errors import ConfigError
+from .family import IMAGENET_MEAN, IMAGENET_STD, ImageConfig, ModelFamily, register_family
+
+if TYPE_CHECKING:
+    from torch import Tensor
+
+    from .vgg import VGG
 
 __all__ = ["VGGConfig", "IMAGENET_MEAN", "IMAGENET_STD", "check_buildable", "MAX_PARAMETER_BYTES"]
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 ClassifierInput = Literal["avgpool", "flatten"]
 
@@ -18,8 +21,9 @@ ClassifierInput = Literal["avgpool", "flatten"]
 MAX_PARAMETER_BYTES = 2 * 10**9
 
 
-@dataclass(frozen=True)
-class VGGConfig:
+@register_family
+@dataclass(frozen=True, kw_only=True)
+class VGGConfig(ImageConfig):
     """Everything that defines a VGG network and its preprocessing; readable without building the model.
 
     blocks: (num_convs, out_channels) per block, before `width_divisor` is applied.
@@ -27,23 +31,19 @@ class VGGConfig:
     it is (the d2l VGG and small models), so the classifier's input size follows from `input_size`.
     """
 
-    name: str
+    family: ClassVar[str] = "vgg"
+    classes_key: ClassVar[str] = "classifier.6.weight"
+
     blocks: tuple[tuple[int, int], ...]
     batch_norm: bool = False
-    in_channels: int = 3
-    num_classes: int = 1000
     width_divisor: int = 1
-    input_size: tuple[int, int] = (224, 224)
     classifier_input: ClassifierInput = "avgpool"
     classifier_width: int = 4096
     dropout: float = 0.5
-    mean: tuple[float, ...] = IMAGENET_MEAN
-    std: tuple[float, ...] = IMAGENET_STD
-    resize_size: int | None = None  # shorter side before the center crop; None = input size / 0.875
-    labels: tuple[str, ...] | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         _check_config(self)
+        super().__post_init__()
 
     @property
     def channels(self) -> tuple[int, ...]:
@@ -83,26 +83,47 @@ class VGGConfig:
             total += channels * h * w  # pool output
         return 4 * total
 
-    @property
-    def preprocess_resize(self) -> int:
-        return self.resize_size or round(min(self.input_size) / 0.875)
+    # -- the family protocol --------------------------------------------------------------------------------------
+    def macs(self) -> int:
+        """Pools, ReLUs and biases are not counted: a rounding error next to the 3x3 convolutions.
+        VGG-16 at 224x224: 15.47 G."""
+        height, width = self.input_size
+        in_channels = self.in_channels
+        total = 0
+        for (num_convs, _), channels in zip(self.blocks, self.channels):
+            for _ in range(num_convs):
+                total += height * width * in_channels * channels * 9  # 3x3, padding 1: the output keeps H x W
+                in_channels = channels
+            height, width = height // 2, width // 2
+        hidden = self.classifier_width
+        return total + self.classifier_in_features * hidden + hidden * hidden + hidden * self.num_classes
 
-    def with_options(self, **changes: object) -> VGGConfig:
-        """A copy with the given fields changed (None = keep); mean/std follow a changed channel count."""
-        kept = {k: v for k, v in changes.items() if v is not None}
-        channels = kept.get("in_channels", self.in_channels)
-        if channels != self.in_channels and "mean" not in kept:
-            kept["mean"] = _per_channel(self.mean, channels)  # type: ignore[arg-type]
-            kept["std"] = _per_channel(self.std, channels)  # type: ignore[arg-type]
-        return replace(self, **kept)  # type: ignore[arg-type]
+    def weighted_layers(self) -> int:
+        return sum(n for n, _ in self.blocks) + 3
 
+    def build(self) -> VGG:
+        from .vgg import build_vgg
 
-def _per_channel(values: tuple[float, ...], channels: int) -> tuple[float, ...]:
-    """Stats for another channel count: the average of the known ones, repeated (ImageNet's for grayscale)."""
-    if len(values) == channels:
-        return values
-    avg = round(sum(values) / len(values), 4)
-    return (avg,) * channels
+        return build_vgg(self)
+
+    def fit_checkpoint(self, state: Mapping[str, Tensor], *, keep: frozenset[str] = frozenset()) -> VGGConfig:
+        from .checkpoint import fit_config
+
+        return fit_config(self, state, keep=keep)
+
+    @classmethod
+    def recognise(cls, state: Mapping[str, Tensor]) -> str | None:
+        from .checkpoint import infer_architecture
+
+        arch = infer_architecture(state)
+        return arch.standard_name() if arch is not None else None
+
+    @classmethod
+    def describe_state(cls, state: Mapping[str, Tensor]) -> str | None:
+        from .checkpoint import infer_architecture
+
+        arch = infer_architecture(state)
+        return arch.describe() if arch is not None else None
 
 
 def _check_config(cfg: VGGConfig) -> None:
@@ -111,14 +132,12 @@ def _check_config(cfg: VGGConfig) -> None:
     for num_convs, out in cfg.blocks:
         if num_convs < 1 or out < 1:
             raise ConfigError(f"{cfg.name}: block ({num_convs}, {out}) needs at least one conv and one channel")
-    if cfg.in_channels < 1 or cfg.num_classes < 1 or cfg.width_divisor < 1 or cfg.classifier_width < 1:
-        raise ConfigError(f"{cfg.name}: in_channels, num_classes, width_divisor and classifier_width must be >= 1")
+    if cfg.width_divisor < 1 or cfg.classifier_width < 1:
+        raise ConfigError(f"{cfg.name}: width_divisor and classifier_width must be >= 1")
     if not 0.0 <= cfg.dropout < 1.0:
         raise ConfigError(f"{cfg.name}: dropout must be in [0, 1), got {cfg.dropout}")
     if cfg.classifier_input not in ("avgpool", "flatten"):
         raise ConfigError(f"{cfg.name}: classifier_input must be 'avgpool' or 'flatten', got {cfg.classifier_input!r}")
-    if len(cfg.mean) != cfg.in_channels or len(cfg.std) != cfg.in_channels:
-        raise ConfigError(f"{cfg.name}: mean/std need {cfg.in_channels} values, got {len(cfg.mean)}/{len(cfg.std)}")
     smallest = 2 ** len(cfg.blocks)
     h, w = cfg.input_size
     if h < smallest or w < smallest:
@@ -128,13 +147,13 @@ def _check_config(cfg: VGGConfig) -> None:
         )
 
 
-def check_buildable(cfg: VGGConfig, *, memory_bytes: int | None = None) -> None:
+def check_buildable(cfg: ModelFamily, *, memory_bytes: int | None = None) -> None:
     """Refuse, before anything is allocated, a model whose weights cannot go into one ONNX file or whose
     activations for one image exceed this machine's memory (an --input-size of 100000 would ask for terabytes)."""
     h, w = cfg.input_size
     weights = 4 * cfg.parameter_count
     if weights > MAX_PARAMETER_BYTES:
-        hint = " or --classifier-input avgpool" if cfg.classifier_input == "flatten" else ""
+        hint = " or --classifier-input avgpool" if getattr(cfg, "classifier_input", None) == "flatten" else ""
         raise ConfigError(f"{cfg.name} at {h}x{w}: {weights / 1e9:.1f} GB of fp32 weights exceeds ONNX's 2 GB file "
                           f"limit; use a smaller --input-size{hint}")
     if memory_bytes is None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 from ..errors import CheckpointError
 
 if TYPE_CHECKING:
-    from .config import VGGConfig
+    from .family import ModelFamily
     from .vgg import VGG
 
 __all__ = ["save_checkpoint", "checkpoint_config"]
@@ -37,7 +37,7 @@ def save_checkpoint(model: VGG, path: str | Path, *, weights: str = "trained") -
     return path
 
 
-def checkpoint_config(path: str | Path) -> VGGConfig | None:
+def checkpoint_config(path: str | Path) -> ModelFamily | None:
     """The config a vgg-deploy .safetensors checkpoint carries; None for other files (.pth, foreign checkpoints)."""
     from safetensors import safe_open
 

@@ -11,7 +11,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..models.config import VGGConfig
+from ..models.family import ModelFamily
 from .int8 import QuantizeError
 
 __all__ = ["ConversionInputs", "conversion_inputs", "HOLDOUT_FRACTION", "MIN_HOLDOUT"]
@@ -31,7 +31,7 @@ class ConversionInputs:
 
 
 def conversion_inputs(
-    config: VGGConfig,
+    config: ModelFamily,
     *,
     precision: str,
     calib_data: str | None,

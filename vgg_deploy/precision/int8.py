@@ -16,7 +16,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import VGGDeployError
-from ..models.config import VGGConfig
+from ..models.family import ModelFamily
 from ..quiet import quiet_libraries
 
 __all__ = [
@@ -67,8 +67,8 @@ def int8_scheme(target: str, *, cpu_flags: list[str] | None = None, machine: str
     )
 
 
-def activation_bytes_per_image(config: VGGConfig) -> int:
-    """fp32 bytes of the conv and ReLU outputs of one image: what calibration keeps per image."""
+def activation_bytes_per_image(config: ModelFamily) -> int:
+    """fp32 bytes of the layer outputs of one image: what calibration keeps per image."""
     return config.activation_bytes_per_image
 
 
@@ -156,7 +156,7 @@ def quantize_int8(
     output: str | Path,
     images: np.ndarray,
     *,
-    config: VGGConfig,
+    config: ModelFamily,
     scheme: Int8Scheme,
     method: str = DEFAULT_CALIBRATION_METHOD,
     calib_batch: int = 16,

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import VGGDeployError
 
 if TYPE_CHECKING:
-    from ..models.config import VGGConfig
+    from ..models.family import ModelFamily
 
 __all__ = ["BaseRunner", "RunnerError", "Prediction", "ClassScore", "DEFAULT_PREDICT_BATCH"]
 
@@ -64,7 +64,7 @@ class BaseRunner:
     def __init__(self, name: str) -> None:
         self._name = name
         self._active = False
-        self._config: VGGConfig | None = None
+        self._config: ModelFamily | None = None
         self._input_shape: tuple[int, int, int] | None = None
         self._batch_range: tuple[int, int | None] | None = None
 
@@ -115,7 +115,7 @@ class BaseRunner:
         return self._name
 
     @property
-    def config(self) -> VGGConfig | None:
+    def config(self) -> ModelFamily | None:
         """The model's config (its preprocessing facts); None for an artifact that does not carry them."""
         self._require_active("config")
         return self._config

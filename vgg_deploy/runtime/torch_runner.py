@@ -12,7 +12,7 @@ from ..errors import VGGDeployError, first_line
 from .base import BaseRunner, RunnerError
 
 if TYPE_CHECKING:
-    from ..models.vgg import VGG
+    from torch import nn
 
 __all__ = ["TorchRunner", "TORCH_DTYPES"]
 
@@ -31,7 +31,7 @@ class TorchRunner(BaseRunner):
 
     def __init__(
         self,
-        model_or_checkpoint: VGG | str | os.PathLike[str],
+        model_or_checkpoint: nn.Module | str | os.PathLike[str],
         *,
         model_name: str | None = None,
         input_size: tuple[int, int] | None = None,
@@ -79,7 +79,7 @@ class TorchRunner(BaseRunner):
         model = self._build_model() if self._is_path else self._source
         if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
             raise RunnerError(
-                f"{self.name}: expected a vgg_deploy VGG module or a checkpoint path, got {type(model).__name__}"
+                f"{self.name}: expected a vgg_deploy model (create_model) or a checkpoint path, got {type(model).__name__}"
             )
         dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self._dtype_name]
         first = next(model.parameters())
@@ -118,9 +118,10 @@ class TorchRunner(BaseRunner):
                 )
         return device
 
-    def _build_model(self) -> VGG:
+    def _build_model(self) -> nn.Module:
         from ..models import create_model, list_models
-        from ..models.checkpoint import infer_architecture, read_state_dict
+        from ..models.checkpoint import read_state_dict
+        from ..models.family import describe_checkpoint, recognise_checkpoint
         from ..models.saved import checkpoint_config
 
         path = Path(self._source)  # type: ignore[arg-type]
@@ -129,10 +130,10 @@ class TorchRunner(BaseRunner):
         if name is None and saved is not None:
             name = saved.name  # a vgg-deploy .safetensors checkpoint says what it is
         if name is None:
-            arch = infer_architecture(read_state_dict(path))
-            name = arch.standard_name() if arch is not None else None
+            state = read_state_dict(path)
+            name = recognise_checkpoint(state)
             if name is None:
-                found = arch.describe() if arch is not None else "not a VGG in torchvision's layout"
+                found = describe_checkpoint(state) or "not a VGG in torchvision's layout, nor another registered family's"
                 raise RunnerError(
                     f"{path}: cannot tell which model this checkpoint is ({found}); pass --model NAME "
                     f"(model_name= in Python; one of: {', '.join(list_models())})"
