@@ -33,6 +33,11 @@ setup(
         # triton-repo's config validation only (plain tritonclient: its [grpc] extra pins protobuf < 7).
         "triton": ["tritonclient>=2.50"],
         "demo": ["scikit-learn>=1.3"],
+        # NVIDIA Model Optimizer (`--quantizer modelopt`) WITHOUT its [onnx] extra, which pins onnx~=1.21 and
+        # onnxruntime-gpu~=1.24 (whose CPU fp16 QuantizeLinear rounds wrongly) and cupy: the ONNX pieces it
+        # imports are listed here instead and run on this project's onnx/onnxruntime.
+        "modelopt": ["nvidia-modelopt==0.47.*", "onnx-graphsurgeon>=0.6.1", "onnxslim>=0.1.76", "polygraphy>=0.53.4",
+                     "lief", "cppimport", "ml_dtypes"],
         "dev": ["pytest>=8", "scikit-learn>=1.3", "mypy>=1.8", "openvino>=2024.0", "matplotlib>=3.7"],
     },
     entry_points={"console_scripts": ["vgg-deploy=vgg_deploy.cli:main"]},

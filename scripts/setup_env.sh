@@ -17,10 +17,11 @@ if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && python -c "import vgg_d
   exit 0
 fi
 
-echo "[setup] installing into .venv (torch $TORCH_VERSION CPU build first, then vgg-deploy[dev])" >&2
+echo "[setup] installing into .venv (torch $TORCH_VERSION CPU build first, then vgg-deploy[dev,modelopt])" >&2
 python -m pip install --quiet --upgrade pip
 if ! python -c "import torch, sys; sys.exit(not torch.__version__.startswith('$TORCH_VERSION'))" 2>/dev/null; then
   python -m pip install --quiet ${TORCH_INDEX_URL:+--index-url "$TORCH_INDEX_URL"} "torch==$TORCH_VERSION"
 fi
-python -m pip install --quiet -e ".[dev]"
+# [modelopt]: NVIDIA ModelOpt's INT8 quantizer, so its tests run here (they skip where it is absent)
+python -m pip install --quiet -e ".[dev,modelopt]"
 echo "$want" > "$stamp"

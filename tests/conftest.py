@@ -52,3 +52,14 @@ def trained_digits(tmp_path_factory) -> TrainedDigits:
     checkpoint = folder / "vgg_digits.pth"
     torch.save(model.state_dict(), checkpoint)
     return TrainedDigits(model=model, onnx=onnx, checkpoint=checkpoint, train=train, test=test)
+
+
+def tiny_with_biases(bound: float = 0.1):
+    """vgg_tiny (seed 0) with uniform(-bound, bound) biases: the exporter drops all-zero ones (torchvision's init)."""
+    torch.manual_seed(0)
+    model = create_model("vgg_tiny")
+    with torch.no_grad():
+        for module in model.modules():
+            if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear)):
+                module.bias.uniform_(-bound, bound)
+    return model

@@ -19,7 +19,8 @@ from click.testing import CliRunner
 from vgg_deploy.bench.backends import BACKENDS as BENCH_BACKENDS
 from vgg_deploy.cli import main
 from vgg_deploy.cli.params import (
-    REMOVED_IN, Command, DeprecatedAlias, IntList, conversion_options, deprecated_spellings, parse_int_list,
+    REMOVED_IN, Command, DeprecatedAlias, IntList, calibration_options, conversion_options, deprecated_spellings,
+    parse_int_list,
 )
 from vgg_deploy.cli.reference import render_reference, replace_reference
 from vgg_deploy.cli.vocabulary import COMMANDS, RETIRED, TERMS
@@ -41,6 +42,14 @@ def _shared() -> None:
 
 
 SHARED = {max(p.opts, key=len): _declaration(p) for p in click.command()(_shared).params if isinstance(p, click.Option)}
+
+
+@calibration_options
+def _calibration() -> None:
+    """The calibration options alone, as calibration_options makes them (a part of SHARED)."""
+
+
+CALIBRATION = {max(p.opts, key=len) for p in click.command()(_calibration).params if isinstance(p, click.Option)}
 
 
 def test_every_command_has_a_vocabulary_row():
@@ -67,13 +76,18 @@ def test_command_options_follow_the_vocabulary(name):
                 assert isinstance(option.type, term.type), f"{name} {opt}: must be a {term.type.__name__}"
             if term.short is not None:
                 assert term.short in option.opts, f"{name} {opt}: must also be {term.short}"
-            if term.shared == "conversion":
-                assert _declaration(option) == SHARED[opt], f"{name} {opt}: declare it with params.conversion_options"
+            if term.shared in ("conversion", "calibration"):
+                assert _declaration(option) == SHARED[opt], f"{name} {opt}: declare it with params.{term.shared}_options"
         if "-o" in option.opts:
             assert "--output" in option.opts, f"{name}: -o means --output"
     names = {opt for option in options for opt in option.opts}
-    assert set(SHARED) <= names if row.conversion else not (set(SHARED) - {"--seed"}) & names, \
-        f"{name}: the calibration options come all together from params.conversion_options"
+    if row.conversion:
+        assert set(SHARED) <= names, f"{name}: the calibration options come all together from params.conversion_options"
+    elif row.calibration:
+        assert CALIBRATION <= names and not (set(SHARED) - CALIBRATION) & names, \
+            f"{name}: the calibration options (no gates) come all together from params.calibration_options"
+    else:
+        assert not (set(SHARED) - {"--seed"}) & names, f"{name}: shared calibration options without a COMMANDS row"
     arguments = [p for p in command.params if isinstance(p, click.Argument)]
     models = [a for a in arguments if "MODEL" in (a.metavar or "")]
     if row.model == "one":

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import VGGDeployError
-from ..precision.int8 import DEFAULT_CALIBRATION_METHOD
+from ..precision.fallback import DEFAULT_MAX_FALLBACK_LAYERS
 from .backends import (BACKENDS, Backend, BackendContext, BenchError, _trt_status, resolve_backends, spec_fields,
                        unavailable_reason)
 from .budget import DEFAULT_SWEEP, over_budget, select_within_budget
@@ -46,10 +46,13 @@ class BenchOptions:
     data: str | None = None
     calib_data: str | None = None
     calib_samples: int = 128
-    calib_method: str = DEFAULT_CALIBRATION_METHOD
+    calib_method: str | None = None  # None: the quantizer's default
     calib_batch: int = 16
+    quantizer: str = "ort"  # of the TensorRT-scheme INT8 (the CPU scheme is ONNX Runtime's)
     min_top1: float | None = None  # gates on the INT8/FP16 variants made on the way (their backends fail below)
     min_cosine: float | None = None
+    fallback: str = "off"  # "auto": INT8 variants keep their most damaging layers high until the gates hold
+    max_fallback_layers: int = DEFAULT_MAX_FALLBACK_LAYERS
     eval_samples: int | None = None
     include_copies: bool = False
     cuda_graphs: bool = False
@@ -199,8 +202,9 @@ def _prepare_artifacts(ws: Workspace, runnable: list[Backend], inputs: Any, opti
     for backend in runnable:  # custom backends too: they name the artifact kind they run
         try:
             ws.ensure(backend.artifact, calibration=inputs.calibration, holdout=inputs.eval.images[:32],
-                      calib_method=options.calib_method, calib_batch=options.calib_batch,
-                      gates=(options.min_top1, options.min_cosine), batch_sizes=batch_sizes,
+                      calib_method=options.calib_method, calib_batch=options.calib_batch, quantizer=options.quantizer,
+                      gates=(options.min_top1, options.min_cosine), fallback=options.fallback,
+                      max_fallback_layers=options.max_fallback_layers, batch_sizes=batch_sizes,
                       device=backend.runs_on(options.device), progress=progress)
         except VGGDeployError as exc:
             failed[backend.name] = f"could not make its {backend.artifact} artifact: {exc}"

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable
 import numpy as np
 
 from ..artifacts import atomic_output
-from ..precision.int8 import DEFAULT_CALIBRATION_METHOD
+from ..precision.fallback import DEFAULT_MAX_FALLBACK_LAYERS
 from .backends import BenchError
 
 if TYPE_CHECKING:
@@ -124,8 +124,10 @@ class Workspace:
 
     # -- making artifacts ---------------------------------------------------------------------------------------
     def ensure(self, kind: str, *, calibration: Any = None, holdout: np.ndarray | None = None,
-               calib_method: str = DEFAULT_CALIBRATION_METHOD, calib_batch: int = 16,
-               gates: tuple[float | None, float | None] = (None, None), batch_sizes: tuple[int, ...] = (1,), device: str = "cpu",
+               calib_method: str | None = None, calib_batch: int = 16, quantizer: str = "ort",
+               gates: tuple[float | None, float | None] = (None, None), fallback: str = "off",
+               max_fallback_layers: int = DEFAULT_MAX_FALLBACK_LAYERS, batch_sizes: tuple[int, ...] = (1,),
+               device: str = "cpu",
                progress: Callable[[str], None] = lambda message: None) -> Path:
         """The artifact of `kind`, made (or reused from the work folder) when the user did not give it."""
         if kind in self.artifacts:
@@ -135,7 +137,8 @@ class Workspace:
         elif kind == "onnx-fp32":
             path = self._export(progress)
         elif kind in ONNX_KINDS:
-            path = self._convert(kind, calibration, holdout, calib_method, calib_batch, gates, progress)
+            path = self._convert(kind, calibration, holdout, calib_method, calib_batch, quantizer, gates,
+                                 (fallback, max_fallback_layers), progress)
         elif kind in PLAN_SOURCES:
             onnx_path = self.ensure(PLAN_SOURCES[kind], calibration=calibration, holdout=holdout,
                                     calib_method=calib_method, calib_batch=calib_batch, gates=gates, progress=progress)
@@ -214,9 +217,10 @@ class Workspace:
         self._record(path, recipe, "onnx-fp32", reused)
         return path
 
-    def _convert(self, kind: str, calibration: Any, holdout: np.ndarray | None, method: str, calib_batch: int,
-                 gates: tuple[float | None, float | None], progress: Callable[[str], None]) -> Path:
-        from ..precision import convert_precision
+    def _convert(self, kind: str, calibration: Any, holdout: np.ndarray | None, method: str | None, calib_batch: int,
+                 quantizer: str, gates: tuple[float | None, float | None], fallback: tuple[str, int],
+                 progress: Callable[[str], None]) -> Path:
+        from ..precision import QUANTIZER_METHODS, calibration_method, convert_precision
 
         source = self.ensure("onnx-fp32", progress=progress)
         precision = "fp16" if kind == "onnx-fp16" else "int8"
@@ -224,18 +228,25 @@ class Workspace:
         path = self.work / f"{self._stem()}.{precision}{'.' + target if target else ''}.onnx"
         recipe: dict[str, Any] = {"kind": kind, "source_sha256": self._file_hash(source)}
         if precision == "int8":
+            if target != "tensorrt":  # ModelOpt makes the TensorRT scheme only: the CPU scheme is ONNX Runtime's
+                quantizer = "ort"
+                method = method if method in QUANTIZER_METHODS["ort"] else None
+            method = calibration_method(quantizer, method, target=target or "tensorrt")
             if calibration is None:
                 raise BenchError(f"{kind} must be made and needs calibration images: pass --calib-data "
                                  "PATH|digits|synthetic (or the INT8 ONNX itself)")
             recipe.update(calibration=calibration.describe(), calibration_indices=calibration.indices.tolist()[:4096],
-                          method=method, **({"calib_batch": calib_batch} if calib_batch != 16 else {}))
+                          method=method, quantizer=quantizer,
+                          **({"calib_batch": calib_batch} if calib_batch != 16 else {}))
+            if fallback[0] != "off" and gates != (None, None):
+                recipe["fallback"] = list(fallback)
         if gates != (None, None):  # a gated variant is remade (and checked) rather than reused unchecked
             recipe["gates"] = list(gates)
         reused = self._cached(path, recipe)
         if not reused:
             if holdout is None or not len(holdout):
                 raise BenchError(f"{kind}: no held-out images to check the conversion on")
-            what = f"int8 ({target} scheme)" if target else "fp16"
+            what = f"int8 ({target} scheme, {quantizer} quantizer)" if target else "fp16"
             progress(f"making the {what} ONNX from {source.name}")
             if precision == "int8" and calibration.synthetic:
                 progress("WARNING: calibrating INT8 on SYNTHETIC inputs: its scales do not represent real images")
@@ -244,8 +255,10 @@ class Workspace:
                 calibration=None if calibration is None or precision != "int8" else calibration.images,
                 calibration_source=None if calibration is None else calibration.source,
                 synthetic=bool(calibration is not None and calibration.synthetic and precision == "int8"),
-                target=target or "tensorrt", method=method, calib_batch=calib_batch, min_top1=gates[0],
-                min_cosine=gates[1], progress=progress,
+                target=target or "tensorrt", method=method, quantizer=quantizer, calib_batch=calib_batch,
+                min_top1=gates[0], min_cosine=gates[1],
+                fallback=fallback[0] if precision == "int8" and gates != (None, None) else "off",
+                max_fallback_layers=fallback[1], progress=progress,
             )
         self._record(path, recipe, kind, reused)
         return path

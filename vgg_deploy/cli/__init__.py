@@ -15,6 +15,7 @@ from .info_cmd import info
 from .loadtest_cmd import loadtest
 from .quantize_cmd import quantize
 from .report_cmd import report
+from .sensitivity_cmd import sensitivity
 from .serve_cmd import serve
 from .triton_repo_cmd import triton_repo
 from .zoo_cmd import zoo
@@ -48,5 +49,6 @@ def main() -> None:
     """
 
 
-for command in (export, quantize, build_trt, infer, bench, zoo, report, triton_repo, serve, loadtest, digits, info):
+for command in (export, quantize, sensitivity, build_trt, infer, bench, zoo, report, triton_repo, serve, loadtest,
+                digits, info):
     main.add_command(command)

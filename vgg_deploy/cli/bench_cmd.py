@@ -68,8 +68,9 @@ class Duration(click.ParamType):
 def bench(models: tuple[Path, ...], model_name: str | None, weights: str | None,
           input_size: tuple[int, int] | None, artifacts_dir: Path | None, backends: str | None,
           batch_sizes: tuple[int, ...] | None, duration: float | None, iterations: int | None, warmup: int,
-          threads: int | None, device: str, data: str | None, calib_data: str | None, calib_method: str,
-          calib_samples: int, calib_batch: int, min_top1_agreement: float | None, min_cosine: float | None, seed: int,
+          threads: int | None, device: str, data: str | None, calib_data: str | None, quantizer: str,
+          calib_method: str | None, calib_samples: int, calib_batch: int, min_top1_agreement: float | None,
+          min_cosine: float | None, fallback: str, max_fallback_layers: int, seed: int,
           eval_samples: int | None, include_copies: bool, cuda_graphs: bool, latency_budget_ms: float | None,
           output: Path, work: Path | None, as_json: bool, in_process: bool, no_peak: bool) -> None:
     """Measure every backend at every batch size against the eager fp32 model on the same inputs.
@@ -111,7 +112,8 @@ def bench(models: tuple[Path, ...], model_name: str | None, weights: str | None,
         backends=backends or ("cuda" if device.startswith("cuda") else "cpu"), batch_sizes=batch_sizes,
         duration_s=duration, iterations=iterations, warmup=warmup, threads=threads, device=device, data=data,
         calib_data=calib_data, calib_samples=calib_samples, calib_method=calib_method, calib_batch=calib_batch,
-        min_top1=min_top1_agreement, min_cosine=min_cosine, eval_samples=eval_samples,
+        quantizer=quantizer, min_top1=min_top1_agreement, min_cosine=min_cosine, fallback=fallback,
+        max_fallback_layers=max_fallback_layers, eval_samples=eval_samples,
         include_copies=include_copies, cuda_graphs=cuda_graphs, latency_budget_ms=latency_budget_ms,
         in_process=in_process, measure_peak=not no_peak, seed=seed,
     )

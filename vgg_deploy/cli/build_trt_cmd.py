@@ -75,8 +75,9 @@ class SizeType(click.ParamType):
 @output_option(help="The engine to write (.plan or .engine).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def build_trt(
-    model: Path, precision: str | None, calib_data: str | None, calib_method: str, calib_samples: int,
-    calib_batch: int, min_top1_agreement: float | None, min_cosine: float | None, seed: int, profile: Any,
+    model: Path, precision: str | None, quantizer: str, calib_data: str | None, calib_method: str | None,
+    calib_samples: int, calib_batch: int, min_top1_agreement: float | None, min_cosine: float | None, fallback: str,
+    max_fallback_layers: int, seed: int, profile: Any,
     workspace: int | None, opt_level: int, timing_cache: Path | None, hardware_compat: str, version_compatible: bool,
     embed_lean_runtime: bool, device: str, force: bool, output: Path, as_json: bool,
 ) -> None:
@@ -103,9 +104,15 @@ def build_trt(
     def progress(message: str) -> None:
         click.echo(f"[vgg-deploy] {message}", err=True)
 
-    settings = ConversionSettings(calib_data=calib_data, calib_method=calib_method, calib_samples=calib_samples,
-                                  calib_batch=calib_batch, seed=seed, min_top1=min_top1_agreement,
-                                  min_cosine=min_cosine)
+    from ..precision import QuantizeError, calibration_method
+
+    try:  # resolved here, so the engine cache key names the method actually used
+        calib_method = calibration_method(quantizer, calib_method)
+    except QuantizeError as exc:
+        raise click.UsageError(str(exc)) from None
+    settings = ConversionSettings(calib_data=calib_data, calib_method=calib_method, quantizer=quantizer,
+                                  calib_samples=calib_samples, calib_batch=calib_batch, seed=seed, min_top1=min_top1_agreement,
+                                  min_cosine=min_cosine, fallback=fallback, max_fallback_layers=max_fallback_layers)
     try:  # everything decidable without TensorRT first: an impossible request is a usage error
         build = plan_build(model, output, precision=precision, profile=profile, workspace_bytes=workspace,
                            opt_level=opt_level, hardware_compat=hardware_compat,

@@ -14,7 +14,8 @@ from click.core import ParameterSource
 __all__ = [
     "MODEL", "INPUT_SIZE", "BATCH", "WEIGHTS", "OUTPUT_FILE", "OUTPUT_FOLDER", "MODEL_FILE", "CUDA_DEVICE", "DEVICE",
     "REMOVED_IN",
-    "IntList", "Device", "AliasedChoice", "Command", "DeprecatedAlias", "conversion_options", "deprecated_alias",
+    "IntList", "Device", "AliasedChoice", "Command", "DeprecatedAlias", "conversion_options", "calibration_options",
+    "quantizer_option", "deprecated_alias",
     "deprecated_spellings", "deprecation_warning", "model_argument", "output_option", "parse_int_list",
 ]
 
@@ -285,34 +286,63 @@ DEVICE, CUDA_DEVICE = Device(), Device(cuda_only=True, legacy_index=True)
 OUTPUT_FOLDER = OutputFolder()
 
 
+def quantizer_option(command: _F) -> _F:
+    """--quantizer ort|modelopt: which quantizer makes INT8 (bench: its TensorRT-scheme INT8)."""
+    from ..precision.int8 import QUANTIZERS
+
+    return click.option("--quantizer", type=click.Choice(list(QUANTIZERS)), default="ort", show_default=True,
+                        help="int8: ONNX Runtime's quantizer, or NVIDIA Model Optimizer's (TensorRT scheme only; "
+                             'pip install "vgg-deploy[modelopt]"; bench: the CPU-scheme INT8 stays ONNX Runtime\'s).'
+                        )(command)
+
+
+def _apply(command: _F, options: list[Any]) -> _F:
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def conversion_options(command: _F) -> _F:
     """The calibration, held-out parity and gate options shared by `quantize`, `build-trt` and `bench`."""
-    from ..precision.int8 import CALIBRATION_METHODS, DEFAULT_CALIBRATION_METHOD
+    from ..precision.fallback import DEFAULT_MAX_FALLBACK_LAYERS, FALLBACK_MODES
 
+    gates = [
+        click.option("--min-top1-agreement", type=click.FloatRange(0, 1), default=None,
+                     help="Fail (exit 1, no file) when held-out top-1 agreement with fp32 is below this."),
+        click.option("--min-cosine", type=click.FloatRange(-1, 1), default=None,
+                     help="Fail (exit 1, no file) when the worst held-out cosine similarity is below this."),
+        click.option("--fallback", type=click.Choice(list(FALLBACK_MODES)), default="off", show_default=True,
+                     help="int8 with a gate: 'auto' keeps the most damaging layers out of INT8 (fp16 for the TensorRT "
+                          "scheme, fp32 for the CPU scheme) until the gate holds; the output lists them."),
+        click.option("--max-fallback-layers", type=click.IntRange(min=1), default=DEFAULT_MAX_FALLBACK_LAYERS,
+                     show_default=True, help="--fallback auto: at most this many layers kept out of INT8."),
+    ]
+    return calibration_options(_apply(command, gates))
+
+
+def calibration_options(command: _F) -> _F:
+    """The calibration and held-out split options (`quantize`, `build-trt`, `bench`, `sensitivity`)."""
+    from ..precision.int8 import CALIBRATION_METHODS, QUANTIZER_METHODS
+
+    defaults = "; ".join(f"{q}: {', '.join(m)} (default {m[0]})" for q, m in QUANTIZER_METHODS.items())
     options = [
         click.option("--calib-data", default=None, metavar="PATH|digits|synthetic",
                      help="Calibration images: an image folder (class sub-folders give labels), a .npy/.npz of "
                           "(N,C,H,W) inputs, 'digits' (scikit-learn's, no download), or 'synthetic' (random; only if "
                           "you mean it). Required for int8; for fp16 it is the parity data. bench: default --data "
                           "(digits for vgg_digits)."),
-        click.option("--calib-method", type=click.Choice(list(CALIBRATION_METHODS)),
-                     default=DEFAULT_CALIBRATION_METHOD, show_default=True,
-                     help="int8: how activation ranges are chosen from the calibration data."),
+        quantizer_option,
+        click.option("--calib-method", type=click.Choice(list(CALIBRATION_METHODS)), default=None,
+                     help=f"int8: how activation ranges are chosen from the calibration data ({defaults})."),
         click.option("--calib-samples", type=click.IntRange(min=1), default=128, show_default=True,
                      help="int8: calibration images (held-out parity images are taken on top, from the same source)."),
         click.option("--calib-batch", type=click.IntRange(min=1), default=16, show_default=True,
                      help="int8: calibration batch size, independent of the model's batch."),
-        click.option("--min-top1-agreement", type=click.FloatRange(0, 1), default=None,
-                     help="Fail (exit 1, no file) when held-out top-1 agreement with fp32 is below this."),
-        click.option("--min-cosine", type=click.FloatRange(-1, 1), default=None,
-                     help="Fail (exit 1, no file) when the worst held-out cosine similarity is below this."),
         click.option("--seed", type=int, default=0, show_default=True,
                      help="Seed of the calibration sampling and the held-out split (bench: also of the random "
                           "weights and inputs)."),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return _apply(command, options)
 
 
 def deprecated_spellings(command: click.Command) -> list[tuple[str, str]]:

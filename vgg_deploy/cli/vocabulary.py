@@ -19,7 +19,8 @@ __all__ = ["Term", "CommandRow", "TERMS", "COMMANDS", "RETIRED"]
 @dataclass(frozen=True)
 class Term:
     """One option name: what it means; the shared type its values must have (None: any); its one-letter form;
-    `shared` names the params.py decorator that must declare it ("conversion": conversion_options)."""
+    `shared` names the params.py decorator that must declare it ("conversion": conversion_options, "calibration":
+    calibration_options, which conversion_options includes)."""
 
     meaning: str
     type: type[click.ParamType] | None = None
@@ -30,16 +31,18 @@ class Term:
 @dataclass(frozen=True)
 class CommandRow:
     """What a command reads: `model` is "one" (positional MODEL), "many" (MODEL... or [MODEL]...) or None (it
-    reads no model file); `conversion` says it takes the shared calibration/parity/gate options."""
+    reads no model file); `conversion` says it takes the shared calibration/parity/gate options, `calibration`
+    only the calibration ones (params.calibration_options: no gates)."""
 
     model: str | None
     conversion: bool = False
+    calibration: bool = False
 
 
 # Old option names that must not come back with a visible option (they live on as hidden deprecated aliases).
 RETIRED = ("--onnx", "--out", "--batch", "--kind", "--preferred-batch")
 
-_CONVERSION = "conversion"
+_CONVERSION, _CALIBRATION = "conversion", "calibration"
 
 TERMS: dict[str, Term] = {
     # where results go, what is read
@@ -78,12 +81,17 @@ TERMS: dict[str, Term] = {
     "--precision": Term("fp32, fp16 or int8"),
     "--target": Term("int8 scheme: tensorrt or cpu"),
     "--keep-io-types": Term("fp16: keep fp32 inputs and outputs"),
-    "--calib-data": Term("calibration images", shared=_CONVERSION),
-    "--calib-method": Term("int8 calibration method", shared=_CONVERSION),
-    "--calib-samples": Term("calibration images used", shared=_CONVERSION),
-    "--calib-batch": Term("calibration batch size", shared=_CONVERSION),
+    "--calib-data": Term("calibration images", shared=_CALIBRATION),
+    "--quantizer": Term("int8 quantizer: ort (ONNX Runtime) or modelopt (NVIDIA ModelOpt)", shared=_CALIBRATION),
+    "--calib-method": Term("int8 calibration method", shared=_CALIBRATION),
+    "--calib-samples": Term("calibration images used", shared=_CALIBRATION),
+    "--calib-batch": Term("calibration batch size", shared=_CALIBRATION),
     "--min-top1-agreement": Term("gate: minimum held-out top-1 agreement with fp32", shared=_CONVERSION),
     "--min-cosine": Term("gate: minimum held-out cosine similarity with fp32", shared=_CONVERSION),
+    "--fallback": Term("int8 below a gate: keep the most damaging layers out of INT8 (auto) or not (off)",
+                       shared=_CONVERSION),
+    "--max-fallback-layers": Term("--fallback auto: most layers kept out of INT8", shared=_CONVERSION),
+    "--qdq": Term("an existing Q/DQ INT8 model made from MODEL"),
     "--seed": Term("seed of everything random the command does"),
     # TensorRT builds
     "--workspace": Term("builder workspace limit"),
@@ -124,6 +132,7 @@ TERMS: dict[str, Term] = {
 COMMANDS: dict[str, CommandRow] = {
     "export": CommandRow(model=None),
     "quantize": CommandRow(model="one", conversion=True),
+    "sensitivity": CommandRow(model="one", calibration=True),
     "build-trt": CommandRow(model="one", conversion=True),
     "infer": CommandRow(model="one"),
     "bench": CommandRow(model="many", conversion=True),

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import tempfile
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -13,8 +14,10 @@ from ..artifacts import atomic_output, check_output, scratch_folder
 from ..errors import ParityError, VGGDeployError
 from ..export.metadata import INPUT_NAME, config_from_metadata, load_onnx, read_metadata, set_metadata
 from ..export.parity import Parity, compare_logits
+from .fallback import DEFAULT_MAX_FALLBACK_LAYERS, FALLBACK_MODES, fallback_search
 from .fp16 import convert_fp16
-from .int8 import DEFAULT_CALIBRATION_METHOD, QuantizeError, int8_scheme, quantize_int8
+from .logits import onnx_logits
+from .int8 import QuantizeError, calibration_method, int8_scheme, quantize_int8
 from .qdq_check import check_tensorrt_qdq
 
 __all__ = ["ConversionResult", "convert_precision", "onnx_logits", "fixed_batch_of"]
@@ -46,12 +49,33 @@ def fixed_batch_of(model: Any) -> int | None:
     return dim.dim_value if dim.HasField("dim_value") and dim.dim_value > 0 else None
 
 
-def onnx_logits(path: str | Path, images: np.ndarray) -> np.ndarray:
-    """Logits of `images` from ONNX Runtime's CPU provider (any count; a fixed batch is padded)."""
-    from ..runtime import OnnxRuntimeRunner
+def _fall_back(
+    candidate: Any, source: Any, reference: np.ndarray, holdout: np.ndarray, *, output: Path, facts: dict[str, Any],
+    target: str, min_top1: float | None, min_cosine: float | None, max_layers: int,
+    progress: Callable[[str], None],
+) -> Any:
+    """`candidate` if it meets the gates, else the variant with the fewest layers kept high that does (facts
+    updated); ParityError with the best reached when none within `max_layers` does."""
+    from .layers import high_precision_for
+    from .sensitivity import LogitsEvaluator
 
-    with OnnxRuntimeRunner(path) as runner:
-        return runner.infer_all(images)
+    with tempfile.TemporaryDirectory(prefix="vgg-deploy-fallback.") as tmp:
+        evaluate = LogitsEvaluator(reference, holdout, None, Path(tmp))
+        first = replace(evaluate(candidate)[0], min_top1=min_top1, min_cosine=min_cosine)
+        if first.passed:
+            facts.update(int8_kept_high=[])
+            return candidate
+        precision = high_precision_for(target)
+        progress(f"plain INT8 misses the gate ({first.summary()}); keeping the most damaging layers in {precision}")
+        result = fallback_search(candidate, source, evaluate, min_top1=min_top1, min_cosine=min_cosine,
+                                 precision=precision, max_layers=max_layers, progress=progress)
+    if not result.passed:
+        raise ParityError(f"{output}: not written: the gate cannot be met with up to {max_layers} layer(s) kept out "
+                          f"of INT8; best reached with {result.describe()}: {result.parity.summary()} "
+                          "(raise --max-fallback-layers, or lower the gate)")
+    facts.update(result.facts())
+    progress(f"gate met with {result.describe()}")
+    return result.model
 
 
 def convert_precision(
@@ -66,16 +90,31 @@ def convert_precision(
     synthetic: bool = False,
     classes: tuple[str, ...] | None = None,
     target: str = "tensorrt",
-    method: str = DEFAULT_CALIBRATION_METHOD,
+    method: str | None = None,
+    quantizer: str = "ort",
     calib_batch: int = 16,
     keep_io_types: bool = True,
     min_top1: float | None = None,
     min_cosine: float | None = None,
+    fallback: str = "off",
+    max_fallback_layers: int = DEFAULT_MAX_FALLBACK_LAYERS,
     progress: Callable[[str], None] = lambda message: None,
 ) -> ConversionResult:
     """Make the FP16 or INT8 variant of an fp32 vgg-deploy ONNX and verify it on `holdout` (never the
-    calibration images). Fails (ParityError, no file) on NaN/Inf or below the optional gates."""
+    calibration images). Fails (ParityError, no file) on NaN/Inf or below the optional gates.
+
+    INT8 is made by `quantizer`: "ort" (ONNX Runtime's, both targets) or "modelopt" (NVIDIA Model Optimizer's,
+    TensorRT scheme only); `method` None takes the quantizer's default calibration method.
+
+    fallback="auto" (INT8 with a gate): when the held-out gate fails, keep the most damaging layers out of INT8
+    (fallback.py), at most `max_fallback_layers`; the layers kept high are listed in the facts and metadata."""
     import onnx
+
+    if fallback not in FALLBACK_MODES:
+        raise VGGDeployError(f"unknown fallback {fallback!r}; choose one of: {', '.join(FALLBACK_MODES)}")
+    if fallback == "auto" and (precision != "int8" or (min_top1 is None and min_cosine is None)):
+        raise VGGDeployError("--fallback auto needs --precision int8 and a gate to reach: --min-top1-agreement "
+                             "and/or --min-cosine")
 
     onnx_path, output = Path(onnx_path), Path(output)
     # fp16 halves the weights, int8 quarters them; the parity check needs the whole file on disk.
@@ -97,15 +136,25 @@ def convert_precision(
     elif precision == "int8":
         if calibration is None:
             raise QuantizeError("INT8 needs calibration images")
+        method = calibration_method(quantizer, method, target=target)
         scheme = int8_scheme(target)
         # ONNX Runtime's own scratch (ort.quant.*, the augmented model) goes inside this folder, so that SIGTERM
         # removes it with ours, and a later run removes both after a SIGKILL.
         with scratch_folder(output, name="quantize") as tmp:
             quantized = tmp / "model.int8.onnx"
-            facts.update(quantize_int8(
-                onnx_path, quantized, calibration, config=config, scheme=scheme, method=method,
-                calib_batch=calib_batch, fixed_batch=fixed_batch_of(source), input_name=INPUT_NAME, progress=progress,
-            ))
+            if quantizer == "modelopt":
+                from .modelopt import quantize_modelopt
+
+                facts.update(quantize_modelopt(
+                    onnx_path, quantized, calibration, method=method, calib_batch=calib_batch,
+                    fixed_batch=fixed_batch_of(source), input_name=INPUT_NAME, progress=progress,
+                ))
+            else:
+                facts.update(quantize_int8(
+                    onnx_path, quantized, calibration, config=config, scheme=scheme, method=method,
+                    calib_batch=calib_batch, fixed_batch=fixed_batch_of(source), input_name=INPUT_NAME,
+                    progress=progress,
+                ))
             candidate = onnx.load(str(quantized))
         facts.update(calibration_data=calibration_source, synthetic_calibration=synthetic)
         if target == "tensorrt":
@@ -120,6 +169,10 @@ def convert_precision(
         facts["class_folders"] = list(classes)
 
     reference = onnx_logits(onnx_path, holdout)
+    if fallback == "auto":
+        candidate = _fall_back(candidate, source, reference, holdout, output=output, facts=facts, target=target,
+                               min_top1=min_top1, min_cosine=min_cosine, max_layers=max_fallback_layers,
+                               progress=progress)
     for key in ("precision", "parity", "holdout", *facts):
         source_facts.pop(key, None)
     props = {**{k: json.dumps(v) for k, v in source_facts.items()}, **{k: json.dumps(v) for k, v in facts.items()},

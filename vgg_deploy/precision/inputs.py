@@ -28,6 +28,7 @@ class ConversionInputs:
     calibration: np.ndarray | None = None  # INT8 only
     classes: tuple[str, ...] | None = None
     synthetic: bool = False  # calibrated on random inputs, on purpose
+    holdout_labels: np.ndarray | None = None  # when the source has labels (INT8 split only)
 
 
 def conversion_inputs(
@@ -60,7 +61,7 @@ def conversion_inputs(
             progress("WARNING: calibrating on SYNTHETIC random inputs: the INT8 scales are not representative of "
                      "real images")
         return ConversionInputs(holdout=holdout.images, holdout_note=note, calibration=calib.images,
-                                classes=samples.classes, synthetic=samples.synthetic)
+                                classes=samples.classes, synthetic=samples.synthetic, holdout_labels=holdout.labels)
     parity = load_samples(calib_data or "synthetic", config, limit=_FP16_PARITY_SAMPLES, seed=seed + 1)
     note = (f"{len(parity)} {parity.noun} from {parity.source}" if calib_data
             else f"{len(parity)} seeded synthetic inputs (pass --calib-data for real images)")

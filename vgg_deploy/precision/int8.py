@@ -2,8 +2,18 @@
 
 TensorRT 11 removed INT8 calibrators: an INT8 engine is built from a Q/DQ graph. Two schemes:
 - "tensorrt": signed int8 activations and weights, zero points 0, weights per output channel, bias in fp32.
+  Placement follows the Q/DQ layer-placement recommendations of TensorRT's developer guide (which NVIDIA
+  Model Optimizer implements too): Q/DQ on every input of the weighted operations (Conv, Gemm: activation and
+  weight) and nowhere else. Their outputs are not quantized, so Conv->Relu fuses (no Conv->Q/DQ->Relu), and
+  Relu/MaxPool/Reshape carry no Q/DQ of their own. Where it differs from ModelOpt's, and why:
+  * no Q/DQ before MaxPool: TensorRT moves the Q that follows a MaxPool back across it (max commutes with a
+    monotone quantization), so the pool runs in int8 either way and the extra pair only adds a scale;
+  * the classifier's last Gemm is quantized too (ModelOpt leaves it high): measured on the digits models it
+    costs no accuracy, and its logits stay fp32 (the graph's output is never quantized).
+  Only accuracy can be measured on a CPU: ONNX Runtime and OpenVINO do not show TensorRT's fusions.
 - "cpu": what ONNX Runtime's CPU kernels run fastest: unsigned asymmetric activations (u8 x s8), which needs
-  VNNI to avoid saturating int16 intermediates; without VNNI weights use 7 bits (reduce_range).
+  VNNI to avoid saturating int16 intermediates; without VNNI weights use 7 bits (reduce_range). Conv/Gemm
+  outputs are quantized as well, so ONNX Runtime fuses DQ->Conv->Q into its integer QLinearConv kernels.
 """
 
 from __future__ import annotations
@@ -21,13 +31,18 @@ from ..quiet import quiet_libraries
 
 __all__ = [
     "Int8Scheme", "QuantizeError", "DEFAULT_CALIBRATION_METHOD", "int8_scheme", "quantize_int8",
-    "CALIBRATION_METHODS", "TARGETS", "activation_bytes_per_image",
+    "CALIBRATION_METHODS", "TARGETS", "activation_bytes_per_image", "QUANTIZERS", "QUANTIZER_METHODS",
+    "calibration_method", "WEIGHTED_OPS",
 ]
 
-CALIBRATION_METHODS = ("entropy", "minmax", "percentile")
+QUANTIZERS = ("ort", "modelopt")  # ONNX Runtime's quantizer, NVIDIA Model Optimizer's (TensorRT scheme only)
+# Each quantizer's calibration methods, its default first.
 # On the trained digits VGG (held-out cosine vs fp32): percentile 0.99990, minmax 0.99987, entropy 0.984 —
 # ONNX Runtime's KL search clips the large late activations that the logits depend on.
-DEFAULT_CALIBRATION_METHOD = "percentile"
+QUANTIZER_METHODS = {"ort": ("percentile", "minmax", "entropy"), "modelopt": ("entropy", "max")}
+CALIBRATION_METHODS = tuple(sorted({m for methods in QUANTIZER_METHODS.values() for m in methods}))
+DEFAULT_CALIBRATION_METHOD = QUANTIZER_METHODS["ort"][0]
+WEIGHTED_OPS = ("Conv", "Gemm")  # the layers that are quantized (and that sensitivity and fallback treat)
 TARGETS = ("tensorrt", "cpu")
 CALIBRATION_MEMORY_BUDGET = 2 << 30  # activations ONNX Runtime may hold at once while calibrating
 
@@ -65,6 +80,22 @@ def int8_scheme(target: str, *, cpu_flags: list[str] | None = None, machine: str
         target, "uint8", False, True,
         "CPU has no VNNI: unsigned activations with 7-bit weights (reduce_range) to avoid u8 x s8 saturation",
     )
+
+
+def calibration_method(quantizer: str, method: str | None, *, target: str = "tensorrt") -> str:
+    """`method` checked against what `quantizer` offers (None: its default); ModelOpt makes the TensorRT scheme only."""
+    if quantizer not in QUANTIZER_METHODS:
+        raise QuantizeError(f"unknown quantizer {quantizer!r}; choose one of: {', '.join(QUANTIZERS)}")
+    if quantizer == "modelopt" and target != "tensorrt":
+        raise QuantizeError("--quantizer modelopt makes the TensorRT scheme only (it has no unsigned CPU scheme): "
+                            "use --target tensorrt, or --quantizer ort for --target cpu")
+    methods = QUANTIZER_METHODS[quantizer]
+    if method is None:
+        return methods[0]
+    if method not in methods:
+        raise QuantizeError(f"--calib-method {method} is not one of the {quantizer} quantizer's: choose "
+                            f"{' or '.join(methods)}")
+    return method
 
 
 def activation_bytes_per_image(config: ModelFamily) -> int:
@@ -117,7 +148,8 @@ def _keep_outputs_float(path: str | Path) -> None:
         dq = producers.get(output.name)
         q = producers.get(dq.input[0]) if dq is not None and dq.op_type == "DequantizeLinear" else None
         source = producers.get(q.input[0]) if q is not None and q.op_type == "QuantizeLinear" else None
-        if source is None or consumers.get(q.input[0], 0) != 1 or consumers.get(dq.input[0], 0) != 1:
+        if source is None or q is None or dq is None or consumers.get(q.input[0], 0) != 1 \
+                or consumers.get(dq.input[0], 0) != 1:
             continue
         source.output[list(source.output).index(q.input[0])] = output.name
         graph.node.remove(q)
@@ -173,8 +205,9 @@ def quantize_int8(
     """
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    if method not in CALIBRATION_METHODS:
-        raise QuantizeError(f"unknown calibration method {method!r}; choose one of: {', '.join(CALIBRATION_METHODS)}")
+    if method not in QUANTIZER_METHODS["ort"]:
+        raise QuantizeError(f"unknown calibration method {method!r}; choose one of: "
+                            f"{', '.join(QUANTIZER_METHODS['ort'])}")
     # Whole batches only: ONNX Runtime's histogram calibrators fail on a short last batch, and the count we
     # report must be the count used.
     batch = fixed_batch or min(calib_batch, len(images))
@@ -197,6 +230,10 @@ def quantize_int8(
         "CalibStridedMinMax": stride,
         "CalibTensorRangeSymmetric": scheme.activation_symmetric,
     }
+    placement: dict[str, Any] = {}
+    if scheme.target == "tensorrt":  # inputs of the weighted ops only (module docstring)
+        placement["op_types_to_quantize"] = list(WEIGHTED_OPS)
+        options["OpTypesToExcludeOutputQuantization"] = list(WEIGHTED_OPS)
     calibrate = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile}.get(method)
     if method == "entropy":
         # quantize_static gives the entropy calibrator 128 histogram bins, as many as the quantized bins it
@@ -214,10 +251,11 @@ def quantize_int8(
             str(onnx_path), str(output), reader,
             quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=scheme.reduce_range,
             activation_type=activation, weight_type=QuantType.QInt8, calibrate_method=calibrate, extra_options=options,
+            **placement,
         )
     _keep_outputs_float(output)
     return {
-        "calibration_method": method, "calibration_samples": usable, "calibration_batch": batch,
+        "quantizer": "ort", "calibration_method": method, "calibration_samples": usable, "calibration_batch": batch,
         "calibration_chunks": len(reader) // stride, "int8_target": scheme.target,
         "activation_type": scheme.activation_type, "activation_symmetric": scheme.activation_symmetric,
         "reduce_range": scheme.reduce_range, "int8_scheme_note": scheme.note,

@@ -21,7 +21,11 @@ class QdqViolation:
 
 def check_tensorrt_qdq(model: Any) -> list[QdqViolation]:
     """TensorRT's rules: int8 with zero points 0, weights per output channel (axis 0; Gemm's transB=0 weights
-    axis 1), activations per tensor, biases not quantized. An empty list means the graph conforms."""
+    axis 1), activations per tensor, biases not quantized. An empty list means the graph conforms.
+
+    A weight may be stored quantized (int8 initializer -> DQ, as ONNX Runtime and ModelOpt's --dq_only write it)
+    or in float with its Q/DQ pair (fp32 initializer -> Q -> DQ, ModelOpt's default): TensorRT accepts both and
+    quantizes the float weights itself when it builds the engine."""
     from onnx import TensorProto, numpy_helper
 
     inits = {i.name: i for i in model.graph.initializer}
@@ -35,6 +39,24 @@ def check_tensorrt_qdq(model: Any) -> list[QdqViolation]:
         elif node.op_type == "Gemm" and len(node.input) > 1:
             trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
             weight_axis[node.input[1]] = 0 if trans_b else 1
+
+    # Q/DQ output -> the weight input it ends in: int8 init -> DQ -> op, or float init -> Q -> DQ -> op
+    weight_ends: dict[str, str] = {}
+    for node in model.graph.node:
+        if node.op_type == "DequantizeLinear" and node.output[0] in weight_axis:
+            weight_ends[node.output[0]] = node.output[0]
+            q = producers.get(node.input[0])
+            if q is not None and q.op_type == "QuantizeLinear" and q.input[0] in inits and q.input[0] not in producers:
+                weight_ends[q.output[0]] = node.output[0]
+
+    def weight_input(node: Any) -> str | None:
+        if node.output[0] not in weight_ends:
+            return None
+        source = node.input[0] if node.op_type == "QuantizeLinear" else None
+        if source is None:
+            q = producers.get(node.input[0])
+            source = node.input[0] if q is None else (q.input[0] if q.op_type == "QuantizeLinear" else None)
+        return weight_ends[node.output[0]] if source in inits and source not in producers else None
 
     violations: list[QdqViolation] = []
     qdq = [n for n in model.graph.node if n.op_type in ("QuantizeLinear", "DequantizeLinear")]
@@ -58,10 +80,9 @@ def check_tensorrt_qdq(model: Any) -> list[QdqViolation]:
             continue
         per_channel = len(scale.dims) == 1 and scale.dims[0] > 1
         axis = next((a.i for a in node.attribute if a.name == "axis"), 1)
-        is_weight = node.op_type == "DequantizeLinear" and node.input[0] in inits \
-            and node.input[0] not in producers and node.output[0] in weight_axis
-        if is_weight:
-            expected = weight_axis[node.output[0]]
+        weight = weight_input(node)
+        if weight is not None:
+            expected = weight_axis[weight]
             if not per_channel:
                 violations.append(QdqViolation(name, "weight quantized per tensor; expected per output channel"))
             elif axis != expected:

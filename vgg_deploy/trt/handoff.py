@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..errors import VGGDeployError
-from ..precision.int8 import DEFAULT_CALIBRATION_METHOD
+from ..precision.fallback import DEFAULT_MAX_FALLBACK_LAYERS
 from .errors import OptionError
 from .options import PRECISIONS
 
@@ -134,12 +134,15 @@ class ConversionSettings:
     """build-trt's options for the FP16 / INT8 conversion (the same as `vgg-deploy quantize`'s)."""
 
     calib_data: str | None = None
-    calib_method: str = DEFAULT_CALIBRATION_METHOD
+    calib_method: str | None = None  # None: the quantizer's default
+    quantizer: str = "ort"
     calib_samples: int = 128
     calib_batch: int = 16
     seed: int = 0
     min_top1: float | None = None
     min_cosine: float | None = None
+    fallback: str = "off"
+    max_fallback_layers: int = DEFAULT_MAX_FALLBACK_LAYERS
 
     def cache_facts(self, precision: str) -> dict[str, Any]:
         """What of these settings decides the converted ONNX, for the engine cache key."""
@@ -168,8 +171,10 @@ def convert_for_engine(
     return convert_precision(
         facts.path, Path(output), precision=precision, holdout=inputs.holdout, holdout_note=inputs.holdout_note,
         calibration=inputs.calibration, calibration_source=settings.calib_data, synthetic=inputs.synthetic,
-        classes=inputs.classes, target="tensorrt", method=settings.calib_method, calib_batch=settings.calib_batch,
-        min_top1=settings.min_top1, min_cosine=settings.min_cosine, progress=progress,
+        classes=inputs.classes, target="tensorrt", method=settings.calib_method, quantizer=settings.quantizer,
+        calib_batch=settings.calib_batch,
+        min_top1=settings.min_top1, min_cosine=settings.min_cosine, fallback=settings.fallback,
+        max_fallback_layers=settings.max_fallback_layers, progress=progress,
     )
 
 

@@ -1,0 +1,106 @@
+"""`vgg-deploy sensitivity`: which quantized layers cost the accuracy, per layer, on held-out images."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from .params import Command, calibration_options, model_argument, output_option
+
+__all__ = ["sensitivity"]
+
+
+@click.command(cls=Command)
+@model_argument()
+@calibration_options
+@click.option("--target", type=click.Choice(["tensorrt", "cpu"]), default="tensorrt", show_default=True,
+              help="int8 scheme; layers kept out of INT8 run in fp16 for tensorrt, fp32 for cpu.")
+@click.option("--qdq", "qdq_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Measure this Q/DQ model (made from MODEL) instead of calibrating one.")
+@output_option(required=False,
+               help="Write the table here (Markdown, e.g. sens.md), with sens.json and the bar chart sens.png beside it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def sensitivity(
+    model: Path, quantizer: str, calib_data: str | None, calib_method: str | None, calib_samples: int,
+    calib_batch: int, seed: int, target: str, qdq_path: Path | None, output: Path | None, as_json: bool,
+) -> None:
+    """Per-layer INT8 sensitivity of the fp32 ONNX MODEL, measured on held-out images.
+
+    Calibrates once (or takes --qdq), then for each quantized layer measures two variants of that calibration
+    against fp32 on held-out images never used to calibrate: only this layer INT8, and all layers INT8 but this
+    one (kept in fp16 for the TensorRT scheme, fp32 for the CPU scheme). Prints a table, most damaging layer
+    first: worst-sample cosine, max abs diff, top-1 agreement, and accuracy when the data has labels.
+
+    \b
+    Examples:
+      vgg-deploy sensitivity vgg16.onnx --calib-data images/ -o sensitivity.md
+      vgg-deploy sensitivity vgg16.onnx --calib-data digits --quantizer modelopt --json
+      vgg-deploy sensitivity vgg16.onnx --qdq vgg16.int8.onnx --calib-data images/
+    """
+    import tempfile
+
+    import onnx
+
+    from ..artifacts import atomic_output
+    from ..errors import VGGDeployError
+    from ..export import config_from_metadata, read_metadata
+    from ..export.metadata import load_onnx
+    from ..precision import QuantizeError, calibration_method, conversion_inputs, convert_precision
+    from ..precision.layers import high_precision_for
+    from ..precision.sensitivity import draw_sensitivity_chart, layer_sensitivity
+
+    def progress(message: str) -> None:
+        click.echo(f"[vgg-deploy] {message}", err=True)
+
+    if calib_data is None:
+        raise click.UsageError("sensitivity needs held-out images (and calibration images unless --qdq is given): "
+                               "pass --calib-data PATH (image folder, .npy or .npz), 'digits', or 'synthetic'")
+    try:
+        calib_method = calibration_method(quantizer, calib_method, target=target)
+    except QuantizeError as exc:
+        raise click.UsageError(str(exc)) from None
+    facts = read_metadata(model)
+    if facts.get("precision", "fp32") != "fp32":
+        raise VGGDeployError(f"{model}: MODEL must be the fp32 export (this one is {facts['precision']}); pass a "
+                             "Q/DQ model with --qdq")
+    config = config_from_metadata(facts, source=str(model))
+    inputs = conversion_inputs(config, precision="int8", calib_data=calib_data, calib_samples=calib_samples,
+                               seed=seed, progress=progress)
+    source = load_onnx(model, weights=True)
+    if qdq_path is not None:
+        qdq = load_onnx(qdq_path, weights=True)
+        qdq_facts = read_metadata(qdq)
+        target = qdq_facts.get("int8_target", target)
+        note = f"{inputs.holdout_note} (--qdq given: its calibration data is not known to be disjoint)"
+    else:
+        with tempfile.TemporaryDirectory(prefix="vgg-deploy-sensitivity.") as tmp:
+            result = convert_precision(
+                model, Path(tmp) / "model.int8.onnx", precision="int8", holdout=inputs.holdout,
+                holdout_note=inputs.holdout_note, calibration=inputs.calibration, calibration_source=calib_data,
+                synthetic=inputs.synthetic, target=target, method=calib_method, quantizer=quantizer,
+                calib_batch=calib_batch, progress=progress,
+            )
+            qdq = onnx.load(str(result.path))
+            qdq_facts = result.facts
+        note = inputs.holdout_note
+    report = layer_sensitivity(
+        qdq, source, inputs.holdout, labels=inputs.holdout_labels, high_precision=high_precision_for(target),
+        model_name=model.name, holdout_note=note, facts={k: qdq_facts.get(k) for k in (
+            "quantizer", "calibration_method", "calibration_samples", "int8_target")}, progress=progress,
+    )
+    chart_note = None
+    if output is not None:
+        with atomic_output(output) as tmp_md:
+            tmp_md.write_text(report.to_markdown(), encoding="utf-8")
+        with atomic_output(output.with_suffix(".json")) as tmp_json:
+            tmp_json.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        chart_note = draw_sensitivity_chart(report, output.with_suffix(".png"))
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), indent=2))
+        return
+    click.echo(report.to_markdown(), nl=False)
+    if output is not None:
+        click.echo(f"wrote {output}, {output.with_suffix('.json').name}"
+                   + (f"; {chart_note}" if chart_note else f", {output.with_suffix('.png').name}"))
