@@ -43,7 +43,7 @@ def sensitivity(
 
     import onnx
 
-    from ..artifacts import atomic_output
+    from ..artifacts import atomic_output, check_output
     from ..errors import VGGDeployError
     from ..export import config_from_metadata, read_metadata
     from ..export.metadata import load_onnx
@@ -61,6 +61,9 @@ def sensitivity(
         calib_method = calibration_method(quantizer, calib_method, target=target)
     except QuantizeError as exc:
         raise click.UsageError(str(exc)) from None
+    if output is not None:  # before the calibration: a path in the way, or one of the inputs, is refused now
+        for path in (output, output.with_suffix(".json"), output.with_suffix(".png")):
+            check_output(path, inputs=[model, qdq_path])
     facts = read_metadata(model)
     if facts.get("precision", "fp32") != "fp32":
         raise VGGDeployError(f"{model}: MODEL must be the fp32 export (this one is {facts['precision']}); pass a "
