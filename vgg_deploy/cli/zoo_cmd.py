@@ -68,8 +68,9 @@ class ModelList(click.ParamType):
 @click.option("--in-process", is_flag=True, help="Run every backend in this process (memory figures then mix).")
 def zoo(models: tuple[str, ...], bn: bool, backends: str, batch_sizes: tuple[int, ...], device: str,
         weights_dir: Path | None, data: str | None, input_size: tuple[int, int] | None, duration: float | None,
-        iterations: int | None, warmup: int, threads: int | None, calib_data: str | None, calib_method: str,
-        calib_samples: int, calib_batch: int, min_top1_agreement: float | None, min_cosine: float | None, seed: int,
+        iterations: int | None, warmup: int, threads: int | None, calib_data: str | None, quantizer: str,
+        calib_method: str | None, calib_samples: int, calib_batch: int, min_top1_agreement: float | None,
+        min_cosine: float | None, fallback: str, max_fallback_layers: int, seed: int,
         eval_samples: int | None, output: Path, work: Path | None, as_json: bool, in_process: bool) -> None:
     """Redraw the model-zoo chart for this machine: every model x backend measured through the bench harness.
 
@@ -98,8 +99,10 @@ def zoo(models: tuple[str, ...], bn: bool, backends: str, batch_sizes: tuple[int
 
     bench = BenchOptions(duration_s=duration, iterations=iterations, warmup=warmup, threads=threads, device=device,
                          data=data, calib_data=calib_data or data or "digits", calib_samples=calib_samples,
-                         calib_method=calib_method, calib_batch=calib_batch, min_top1=min_top1_agreement,
-                         min_cosine=min_cosine, eval_samples=eval_samples, in_process=in_process, seed=seed)
+                         calib_method=calib_method, calib_batch=calib_batch, quantizer=quantizer,
+                         min_top1=min_top1_agreement, min_cosine=min_cosine, fallback=fallback,
+                         max_fallback_layers=max_fallback_layers, eval_samples=eval_samples, in_process=in_process,
+                         seed=seed)
     options = ZooOptions(models=models, backends=tuple(b.strip() for b in backends.split(",") if b.strip()),
                          batch_sizes=batch_sizes, bn=bn, weights_dir=weights_dir, input_size=input_size, bench=bench)
     try:
