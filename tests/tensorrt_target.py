@@ -55,7 +55,7 @@ def use_target(monkeypatch: Any, tmp_path: Path, *, device_count: int = 1) -> Ta
     from vgg_deploy.bench import backends
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))  # the default timing cache goes there
-    backends._trt_status.cache_clear()  # the bench caches whether TensorRT imports: ask again (forget_target after)
+    backends.trt_status.cache_clear()  # the bench caches whether TensorRT imports: ask again (forget_target after)
     if real_tensorrt_reason() is None:
         from cuda.bindings import runtime
 
@@ -71,4 +71,4 @@ def forget_target() -> None:
     """After a test on the stand-in: the bench must not remember that TensorRT imported."""
     from vgg_deploy.bench import backends
 
-    backends._trt_status.cache_clear()
+    backends.trt_status.cache_clear()

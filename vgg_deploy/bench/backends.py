@@ -16,7 +16,7 @@ from ..runtime.base import BaseRunner
 
 __all__ = [
     "Backend", "BACKENDS", "BackendContext", "BenchError", "resolve_backends", "unavailable_reason", "make_runner",
-    "register_backend", "backend_for_spec", "spec_fields", "device_index", "GROUPS",
+    "register_backend", "backend_for_spec", "spec_fields", "device_index", "GROUPS", "trt_status",
 ]
 
 TRT_HINT = "TensorRT not installed: pip install 'vgg-deploy[trt]' (needs an NVIDIA GPU and driver)"
@@ -240,7 +240,8 @@ def _ov_reason(backend: Backend, context: BackendContext) -> str | None:
 
 
 @functools.lru_cache(maxsize=None)
-def _trt_status() -> str | None:
+def trt_status() -> str | None:
+    """None when TensorRT and vgg_deploy.trt import, else why not (cached: `trt_status.cache_clear()` to ask again)."""
     try:
         import tensorrt  # noqa: F401
     except Exception:  # ImportError, or the PyPI stub failing without NVIDIA's libraries
@@ -253,7 +254,7 @@ def _trt_status() -> str | None:
 
 
 def _trt_reason(backend: Backend, context: BackendContext) -> str | None:
-    return _trt_status()
+    return trt_status()
 
 
 # -- runners ---------------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import VGGDeployError
 from ..precision.fallback import DEFAULT_MAX_FALLBACK_LAYERS
-from .backends import (BACKENDS, Backend, BackendContext, BenchError, _trt_status, resolve_backends, spec_fields,
+from .backends import (BACKENDS, Backend, BackendContext, BenchError, trt_status, resolve_backends, spec_fields,
                        unavailable_reason)
 from .budget import DEFAULT_SWEEP, over_budget, select_within_budget
 from .flops import model_flops, model_macs
@@ -81,7 +81,7 @@ def run_bench(source: ModelSource, *, out: Path, work: Path | None = None, optio
     work = base / "work"
     ws = open_workspace(source, base / "artifacts", progress=progress)
     context = BackendContext(device=options.device, torch_model=ws.model is not None or "checkpoint" in ws.artifacts,
-                             artifact_kinds=ws.makeable(tensorrt=_trt_status() is None))
+                             artifact_kinds=ws.makeable(tensorrt=trt_status() is None))
     skipped, runnable = [], []
     for backend in resolve_backends(options.backends, device=options.device):
         reason = unavailable_reason(backend, context)

@@ -123,9 +123,9 @@ def run_spec(spec: dict[str, Any], *, backend: Backend | None = None) -> dict[st
             except Exception as exc:
                 result["notes"].append(f"deactivate failed: {type(exc).__name__}: {exc}")
         if tf32_restore is not None:
-            from ..runtime.cuda_math import _restore
+            from ..runtime.cuda_math import restore_fp32_math
 
-            _restore(*tf32_restore)
+            restore_fp32_math(*tf32_restore)
             tf32_restore[0].backends.cudnn.benchmark = cudnn_benchmark
     return result
 

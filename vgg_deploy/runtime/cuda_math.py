@@ -8,7 +8,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any, Iterator
 
-__all__ = ["fp32_math", "set_fp32_math"]
+__all__ = ["fp32_math", "restore_fp32_math", "set_fp32_math"]
 
 
 def set_fp32_math(torch: Any, *, tf32: bool) -> dict[str, Any]:
@@ -31,7 +31,8 @@ def set_fp32_math(torch: Any, *, tf32: bool) -> dict[str, Any]:
     return saved
 
 
-def _restore(torch: Any, saved: dict[str, Any]) -> None:
+def restore_fp32_math(torch: Any, saved: dict[str, Any]) -> None:
+    """Put back the settings `set_fp32_math` returned."""
     backends = torch.backends
     if saved["api"] == "fp32_precision":
         backends.cuda.matmul.fp32_precision = saved["matmul"]
@@ -48,4 +49,4 @@ def fp32_math(torch: Any, *, tf32: bool) -> Iterator[None]:
     try:
         yield
     finally:
-        _restore(torch, saved)
+        restore_fp32_math(torch, saved)
