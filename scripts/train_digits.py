@@ -25,8 +25,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vgg_deploy.artifacts import atomic_output
+from vgg_deploy.artifacts import atomic_output, check_output
 from vgg_deploy.data import load_samples
+from vgg_deploy.errors import VGGDeployError
 from vgg_deploy.models import create_model, model_config
 from vgg_deploy.models.registry import STANDARD_BLOCKS
 from vgg_deploy.models.saved import save_checkpoint
@@ -59,6 +60,13 @@ def main() -> None:
                         help="also write the held-out 20%% (input, labels) here, for evaluation that never saw training")
     parser.add_argument("--export", type=Path, default=None, help="also export the trained model to this ONNX file")
     args = parser.parse_args()
+    try:
+        # Before the training (minutes for the deep model), not after it: a bad path is one line, no traceback.
+        for path in (args.output, args.test_npz, args.export):
+            if path is not None:
+                check_output(path)
+    except VGGDeployError as exc:
+        sys.exit(f"Error: {exc}")
 
     torch.manual_seed(args.seed)
     deep = args.model != "vgg_digits"

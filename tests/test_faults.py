@@ -74,11 +74,15 @@ COMMANDS = [
     Row("triton-repo", lambda f, out: ["triton-repo", f["onnx"], "-o", out], True),
     Row("loadtest", lambda f, out: ["loadtest", "127.0.0.1:9", "-o", out], True),
     Row("report", lambda f, out: ["report", f["onnx"].with_name("report.json"), "-o", out], True),
+    Row("zoo", lambda f, out: ["zoo", "--models", "vgg_tiny", "--backends", "torch", "--iterations", "1", "-o", out],
+        True),
+    Row("sensitivity", lambda f, out: ["sensitivity", f["onnx"], "--calib-data", "synthetic", "--calib-samples", "4",
+                                       "-o", out], False),
 ]
 
 
 def _output_name(row: Row) -> str:
-    return "out" if row.folder else ("model.plan" if row.name == "build-trt" else "model.onnx")
+    return "out" if row.folder else {"build-trt": "model.plan", "sensitivity": "sensitivity.md"}.get(row.name, "model.onnx")
 
 
 def _refuse(monkeypatch: pytest.MonkeyPatch, folder: Path, code: int) -> None:

@@ -93,7 +93,7 @@ def test_missing_modelopt_is_one_line_with_the_pip_command(tmp_path, fp32_onnx, 
     result = CliRunner().invoke(main, ["quantize", str(fp32_onnx), "--precision", "int8", "--quantizer",
                                        "modelopt", "--calib-data", "synthetic", "--calib-samples", "16", "-o",
                                        str(tmp_path / "m.onnx")])
-    assert result.exit_code == 1 and result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 1 and (result.exception is None or isinstance(result.exception, SystemExit))
     assert 'pip install "vgg-deploy[modelopt]"' in result.output and "Traceback" not in result.output
     assert not (tmp_path / "m.onnx").exists()
 

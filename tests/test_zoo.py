@@ -167,6 +167,17 @@ def test_zoo_chart_names_every_bubble_keeps_legends_outside_and_has_a_memory_key
     assert " 1/12" in {t.get_text() for t in ratios.texts}
 
 
+def test_a_chart_whose_rows_with_an_accuracy_all_failed_does_not_crash():
+    from vgg_deploy.bench.chart import zoo_figure
+
+    ok = {"model": "lenet", "backend": "ort", "batch_size": 2, "status": "ok", "images_per_s": 50.0,
+          "memory_mb": 90.0, "memory_kind": "host RSS", "accuracy": None, "speed_from": None}
+    failed = {**ok, "model": "vgg16", "status": "failed", "images_per_s": None, "accuracy": 71.592}
+    zoo = {"results": [ok, failed], "ratios": {}, "accuracy_axis": {"measurable": True, "label": "published, %"}}
+    ax = zoo_figure(zoo).axes[0]
+    assert list(ax.get_yticks()) == [] and [t.get_text() for t in ax.texts] == ["lenet"]
+
+
 def test_unmeasurable_accuracy_is_said_on_the_y_axis_not_plotted_as_noise(tmp_path):
     from vgg_deploy.bench.chart import bench_figure, zoo_figure
 

@@ -188,6 +188,8 @@ def _bubble_figure(points: list[_Point], *, title: str, ylabel: str, measurable:
     ax = fig.add_axes(rect)
     memories = [p.memory for p in points if p.memory]
     scale = _BUBBLE_AREA / max(memories or [1.0])
+    if measurable and not any(p.y is not None for p in points):
+        measurable = False  # e.g. every cell with a known accuracy failed: nothing to place on the accuracy axis
     plotted = [p for p in points if p.y is not None] if measurable else points
     for p in plotted:
         y = p.y if measurable and p.y is not None else 0.5

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..artifacts import atomic_output
 from ..precision.fallback import DEFAULT_MAX_FALLBACK_LAYERS
+from ..runtime.load import CHECKPOINT_SUFFIXES
 from .backends import BenchError
 
 if TYPE_CHECKING:
@@ -22,7 +23,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ModelSource", "Workspace", "open_workspace", "classify_files", "ONNX_KINDS", "PLAN_SOURCES", "sha256_file"]
 
-CHECKPOINT_SUFFIXES = (".pt", ".pth", ".safetensors")
 ENGINE_SUFFIXES = (".plan", ".engine")
 ONNX_KINDS = ("onnx-fp32", "onnx-fp16", "onnx-int8-tensorrt", "onnx-int8-cpu")
 PLAN_SOURCES = {"plan-fp32": "onnx-fp32", "plan-fp16": "onnx-fp16", "plan-int8": "onnx-int8-tensorrt"}
@@ -141,7 +141,9 @@ class Workspace:
                                  (fallback, max_fallback_layers), progress)
         elif kind in PLAN_SOURCES:
             onnx_path = self.ensure(PLAN_SOURCES[kind], calibration=calibration, holdout=holdout,
-                                    calib_method=calib_method, calib_batch=calib_batch, gates=gates, progress=progress)
+                                    calib_method=calib_method, calib_batch=calib_batch, quantizer=quantizer,
+                                    gates=gates, fallback=fallback, max_fallback_layers=max_fallback_layers,
+                                    progress=progress)
             path = self._build_engine(kind, onnx_path, batch_sizes, device, progress)
         else:
             raise BenchError(f"do not know how to make a {kind} artifact")

@@ -19,7 +19,8 @@ from typing import Any, Callable
 
 from .backends import BenchError, resolve_backends
 from .harness import BenchOptions, run_bench
-from .prepare import CHECKPOINT_SUFFIXES, ModelSource
+from ..runtime.load import CHECKPOINT_SUFFIXES
+from .prepare import ModelSource
 
 __all__ = ["ZooOptions", "run_zoo", "speed_ratios", "ratio_text", "REFERENCE_MODEL", "SEED_RATIO", "ZOO_SCHEMA"]
 
@@ -195,7 +196,7 @@ def _derived_row(row: dict[str, Any], name: str, facts: dict[str, Any]) -> dict[
 
 
 def _accuracy_axis(rows: list[dict[str, Any]], *, trained: bool) -> dict[str, Any]:
-    kinds = sorted({r["accuracy_kind"] for r in rows if r["accuracy_kind"]})
+    kinds = sorted({r["accuracy_kind"] for r in rows if r["accuracy_kind"] and r["status"] == "ok"})
     if not kinds:
         return {"measurable": False, "label": "accuracy not measurable here: random weights, and no published "
                 "ImageNet figure for these models"}

@@ -96,6 +96,7 @@ def build_trt(
       vgg-deploy build-trt vgg16.onnx --precision int8 --calib-data images/ --profile 1:16:64 -o vgg16.int8.plan
       vgg-deploy build-trt vgg16.fp16.onnx --hardware-compat ampere+ --version-compatible -o vgg16.fp16.plan
     """
+    from ..bench.backends import device_index
     from ..trt.build import plan_build, run_build
     from ..trt.environment import current_platform
     from ..trt.errors import OptionError
@@ -118,7 +119,7 @@ def build_trt(
                            opt_level=opt_level, hardware_compat=hardware_compat,
                            version_compatible=version_compatible, embed_lean_runtime=embed_lean_runtime,
                            settings=settings)
-        platform = current_platform(int(device.partition(":")[2] or 0))
+        platform = current_platform(device_index(device))
         report = run_build(build, platform=platform, force=force, timing_cache=timing_cache, progress=progress)
     except OptionError as exc:
         raise click.UsageError(str(exc)) from None

@@ -75,7 +75,7 @@ def infer(model: Path, images: tuple[Path, ...], top_k: int, labels_path: Path |
         if config is None:
             raise VGGDeployError(f"{model}: no vgg-deploy metadata, so its preprocessing (input size, mean/std, "
                                  "labels) is unknown; export the model with `vgg-deploy export`")
-        if labels is not None and config is not None and len(labels) != config.num_classes:
+        if labels is not None and len(labels) != config.num_classes:
             raise VGGDeployError(f"{labels_path}: {len(labels)} labels, but {model} has {config.num_classes} classes; "
                                  "give one label per class, in class-index order")
         predictions = runner.predict(list(images), top_k=top_k, batch_size=batch_size)

@@ -41,7 +41,7 @@ def loadtest(url: str, name: str | None, concurrency: int, requests: int, batch_
       vgg-deploy loadtest 127.0.0.1:8000 --concurrency 8 --requests 2000
       vgg-deploy loadtest grpc://127.0.0.1:8001 --batch-size 4 -o loadtest-results --json
     """
-    from ..artifacts import atomic_output
+    from ..artifacts import write_text_atomic
     from ..serve.loadtest import LoadTestSpec, render_markdown, run_loadtest
 
     spec = LoadTestSpec(url=url, protocol=protocol, model=name, concurrency=concurrency, requests=requests,
@@ -53,8 +53,7 @@ def loadtest(url: str, name: str | None, concurrency: int, requests: int, batch_
     if output is not None:
         output.mkdir(parents=True, exist_ok=True)
         for name, text in (("loadtest.json", json.dumps(report, indent=2) + "\n"), ("loadtest.md", markdown)):
-            with atomic_output(output / name) as tmp:
-                tmp.write_text(text, encoding="utf-8")
+            write_text_atomic(output / name, text)
     if as_json:
         click.echo(json.dumps({k: v for k, v in report.items() if k != "latencies_s"}, indent=2))
     else:

@@ -43,7 +43,7 @@ def sensitivity(
 
     import onnx
 
-    from ..artifacts import atomic_output, check_output
+    from ..artifacts import check_output, write_text_atomic
     from ..errors import VGGDeployError
     from ..export import config_from_metadata, read_metadata
     from ..export.metadata import load_onnx
@@ -95,10 +95,8 @@ def sensitivity(
     )
     chart_note = None
     if output is not None:
-        with atomic_output(output) as tmp_md:
-            tmp_md.write_text(report.to_markdown(), encoding="utf-8")
-        with atomic_output(output.with_suffix(".json")) as tmp_json:
-            tmp_json.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+        write_text_atomic(output, report.to_markdown())
+        write_text_atomic(output.with_suffix(".json"), json.dumps(report.to_dict(), indent=2) + "\n")
         chart_note = draw_sensitivity_chart(report, output.with_suffix(".png"))
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))

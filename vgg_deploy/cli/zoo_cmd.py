@@ -11,7 +11,7 @@ import click
 
 from ..errors import VGGDeployError
 from .bench_cmd import Duration, command_line
-from .params import DEVICE, INPUT_SIZE, Command, IntList, conversion_options, output_option
+from .params import DEVICE, INPUT_SIZE, OUTPUT_FOLDER, Command, IntList, conversion_options, output_option
 
 __all__ = ["zoo"]
 
@@ -60,7 +60,7 @@ class ModelList(click.ParamType):
 @conversion_options
 @click.option("--eval-samples", type=click.IntRange(min=1), default=None,
               help="Evaluation inputs per model [default: as bench].")
-@output_option(type=click.Path(file_okay=False, path_type=Path), required=False, default=Path("out/zoo"),
+@output_option(type=OUTPUT_FOLDER, required=False, default=Path("out/zoo"),
                show_default=True, help="Folder for zoo.json, zoo.md, zoo.html and zoo.png.")
 @click.option("--work", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder for the artifacts made on the way (cached) and worker logs [default: OUTPUT/work].")
@@ -85,6 +85,7 @@ def zoo(models: tuple[str, ...], bn: bool, backends: str, batch_sizes: tuple[int
       vgg-deploy zoo --models vgg16,alexnet --device cuda --backends torch,torch-fp16,trt-fp16,trt-int8
       vgg-deploy zoo --models vgg16,alexnet --weights checkpoints/ --data imagenet-val/ --backends ort,ov-int8
     """
+    from ..artifacts import removing_new_empty_folders
     from ..bench import BenchOptions
     from ..bench.zoo import ZooOptions, run_zoo
     from ..bench.zoo_report import render_zoo_markdown, write_zoo
@@ -106,9 +107,10 @@ def zoo(models: tuple[str, ...], bn: bool, backends: str, batch_sizes: tuple[int
     options = ZooOptions(models=models, backends=tuple(b.strip() for b in backends.split(",") if b.strip()),
                          batch_sizes=batch_sizes, bn=bn, weights_dir=weights_dir, input_size=input_size, bench=bench)
     try:
-        report = run_zoo(options, work=work or output / "work", command=command_line(click.get_current_context()),
-                         progress=progress)
-        paths = write_zoo(report, output, progress=progress)
+        with removing_new_empty_folders(output):  # a refused run leaves no empty OUTPUT behind
+            report = run_zoo(options, work=work or output / "work",
+                             command=command_line(click.get_current_context()), progress=progress)
+            paths = write_zoo(report, output, progress=progress)
     except VGGDeployError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
@@ -59,8 +58,8 @@ def _fall_back(
     from .layers import high_precision_for
     from .sensitivity import LogitsEvaluator
 
-    with tempfile.TemporaryDirectory(prefix="vgg-deploy-fallback.") as tmp:
-        evaluate = LogitsEvaluator(reference, holdout, None, Path(tmp))
+    with scratch_folder(output, name="fallback") as tmp:  # beside the output; removed by a later run after SIGKILL
+        evaluate = LogitsEvaluator(reference, holdout, None, tmp)
         first = replace(evaluate(candidate)[0], min_top1=min_top1, min_cosine=min_cosine)
         if first.passed:
             facts.update(int8_kept_high=[])
@@ -68,7 +67,7 @@ def _fall_back(
         precision = high_precision_for(target)
         progress(f"plain INT8 misses the gate ({first.summary()}); keeping the most damaging layers in {precision}")
         result = fallback_search(candidate, source, evaluate, min_top1=min_top1, min_cosine=min_cosine,
-                                 precision=precision, max_layers=max_layers, progress=progress)
+                                 precision=precision, max_layers=max_layers, plain=first, progress=progress)
     if not result.passed:
         raise ParityError(f"{output}: not written: the gate cannot be met with up to {max_layers} layer(s) kept out "
                           f"of INT8; best reached with {result.describe()}: {result.parity.summary()} "

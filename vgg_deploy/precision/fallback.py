@@ -55,9 +55,11 @@ def fallback_search(
     min_cosine: float | None,
     precision: str,
     max_layers: int = DEFAULT_MAX_FALLBACK_LAYERS,
+    plain: Parity | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> FallbackResult:
-    """Keep layers of `qdq` high, most damaging first, until the gates hold on `evaluate`'s held-out set."""
+    """Keep layers of `qdq` high, most damaging first, until the gates hold on `evaluate`'s held-out set.
+    `plain`: `qdq`'s own parity on that set when the caller has it already (saves one evaluation)."""
 
     def gated(parity: Parity) -> Parity:
         return replace(parity, min_cosine=min_cosine, min_top1=min_top1)
@@ -71,7 +73,7 @@ def fallback_search(
         rows.append(LayerSensitivity(layer, alone, alone))  # only the "only this INT8" figures rank
     ranked = [row.layer for row in sorted(rows, key=LayerSensitivity.damage_key)]
     best_kept: tuple[QuantizedLayer, ...] = ()
-    best_model, best_parity = qdq, gated(evaluate(qdq)[0])
+    best_model, best_parity = qdq, gated(plain if plain is not None else evaluate(qdq)[0])
     steps = [{"kept_high": [], "cosine": best_parity.cosine, "top1_agreement": best_parity.top1_agreement}]
     for count in range(1, min(max_layers, len(ranked)) + 1):
         kept = tuple(ranked[:count])

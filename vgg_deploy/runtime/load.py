@@ -16,9 +16,7 @@ __all__ = ["load", "RUNNER_BY_SUFFIX", "ENGINE_SUFFIXES", "CHECKPOINT_SUFFIXES"]
 
 ENGINE_SUFFIXES = (".plan", ".engine")
 CHECKPOINT_SUFFIXES = (".pt", ".pth", ".safetensors")
-RUNNER_BY_SUFFIX: dict[str, type[BaseRunner]] = {
-    ".onnx": OnnxRuntimeRunner, ".pt": TorchRunner, ".pth": TorchRunner, ".safetensors": TorchRunner,
-}
+RUNNER_BY_SUFFIX: dict[str, type[BaseRunner]] = {".onnx": OnnxRuntimeRunner, **dict.fromkeys(CHECKPOINT_SUFFIXES, TorchRunner)}
 
 
 def load(path: str | os.PathLike[str], **options: Any) -> BaseRunner:
