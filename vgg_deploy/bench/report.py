@@ -12,7 +12,8 @@ from typing import Any, Callable
 from ..artifacts import write_text_atomic
 from .schema import check_report
 
-__all__ = ["write_reports", "render_markdown", "render_html", "load_report", "REPORT_FILES"]
+__all__ = ["write_reports", "render_markdown", "render_html", "load_report", "REPORT_FILES", "num", "md_table",
+           "html_table"]
 
 REPORT_FILES = ("report.json", "report.md", "report.html")
 
@@ -55,7 +56,7 @@ def write_reports(report: dict[str, Any], out: str | Path, *, write_json: bool =
 
 # -- shared cells -------------------------------------------------------------------------------------------------
 
-def _num(value: float | None, digits: int = 3) -> str:
+def num(value: float | None, digits: int = 3) -> str:
     if value is None:
         return "—"
     if value == 0:
@@ -99,17 +100,17 @@ def _cells(report: dict[str, Any], row: dict[str, Any]) -> list[str]:
         status = f"failed: {row['reason']}"
     elif row["status"] == "skipped" and row.get("reason"):
         status = f"skipped: {row['reason']}"
-    cells = [row["backend"], row["precision"], status, _num(row.get("artifact_mb")),
+    cells = [row["backend"], row["precision"], status, num(row.get("artifact_mb")),
              _pct(parity.get("top1_agreement")) if parity.get("nonfinite") == 0 else "—"]
     if report["inputs"]["labelled"]:
         cells.append(_pct(row.get("accuracy")))
     speed = row.get("speedup_vs_torch")
-    cells += [_num(m.get("median_ms")), _num(m.get("p99_ms")), _num(m.get("images_per_s"), 4),
+    cells += [num(m.get("median_ms")), num(m.get("p99_ms")), num(m.get("images_per_s"), 4),
               "—" if speed is None else f"{speed:.2f}x", _pct(row.get("peak_fraction"), 0),
-              _num(row.get("peak_rss_mb"), 4)]
+              num(row.get("peak_rss_mb"), 4)]
     if _on_gpu(report):
         gpu = row.get("gpu_memory") or {}
-        cells.append(_num(gpu.get("device_used_increase_mb"), 4))
+        cells.append(num(gpu.get("device_used_increase_mb"), 4))
     return cells
 
 
@@ -153,7 +154,7 @@ def _header_lines(report: dict[str, Any]) -> list[str]:
 
 # -- Markdown -----------------------------------------------------------------------------------------------------
 
-def _md_table(header: list[str], rows: list[list[str]]) -> list[str]:
+def md_table(header: list[str], rows: list[list[str]]) -> list[str]:
     def esc(text: str) -> str:
         return text.replace("|", "\\|").replace("\n", " ")
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
@@ -167,9 +168,9 @@ def render_markdown(report: dict[str, Any]) -> str:
     lines += [f"- {line}" for line in _header_lines(report)] + [""]
     for batch in _batches(report):
         rows = [r for r in report["results"] if r["batch_size"] == batch]
-        lines += [f"## Batch {batch}", ""] + _md_table(_columns(report), [_cells(report, r) for r in rows]) + [""]
+        lines += [f"## Batch {batch}", ""] + md_table(_columns(report), [_cells(report, r) for r in rows]) + [""]
     for title, header, rows in _extra_tables(report):
-        lines += [f"## {title}", ""] + _md_table(header, rows) + [""]
+        lines += [f"## {title}", ""] + md_table(header, rows) + [""]
     if report["skipped"]:
         lines += ["## Skipped", ""] + [f"- {s['backend']}: {s['reason']}" for s in report["skipped"]] + [""]
     if report["warnings"]:
@@ -182,7 +183,7 @@ def _extra_tables(report: dict[str, Any]) -> list[tuple[str, list[str], list[lis
     budget = report.get("budget")
     if budget:
         rows = [[c["backend"], "none fits" if c["batch_size"] is None else str(c["batch_size"]),
-                 _num(c["images_per_s"], 4), _num(c["p99_ms"]), ", ".join(map(str, c["tried"]))]
+                 num(c["images_per_s"], 4), num(c["p99_ms"]), ", ".join(map(str, c["tried"]))]
                 for c in budget["choices"]]
         tables.append((f"Within a p99 budget of {budget['budget_ms']:g} ms",
                        ["Backend", "Best batch", "img/s", "p99 ms", "Batches measured"], rows))
@@ -212,7 +213,7 @@ _STYLE = ("body{font-family:system-ui,sans-serif;margin:2em;max-width:1300px}tab
           "th:nth-child(-n+3){text-align:left}tr.failed{background:#fdd}tr.skipped{color:#888}.note{color:#a60}")
 
 
-def _html_table(header: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
+def html_table(header: list[str], rows: list[list[str]], classes: list[str] | None = None) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join(
         f"<tr class=\"{html.escape(classes[i] if classes else '')}\">"
@@ -236,9 +237,9 @@ def render_html(report: dict[str, Any], *, charts: dict[str, Path], chart_note: 
     for batch in _batches(report):
         rows = [r for r in report["results"] if r["batch_size"] == batch]
         parts.append(f"<h2>Batch {batch}</h2>")
-        parts.append(_html_table(_columns(report), [_cells(report, r) for r in rows], [r["status"] for r in rows]))
+        parts.append(html_table(_columns(report), [_cells(report, r) for r in rows], [r["status"] for r in rows]))
     for title, header, rows in _extra_tables(report):
-        parts += [f"<h2>{html.escape(title)}</h2>", _html_table(header, rows)]
+        parts += [f"<h2>{html.escape(title)}</h2>", html_table(header, rows)]
     if report["skipped"]:
         parts.append("<h2>Skipped</h2><ul>" + "".join(
             f"<li><b>{html.escape(s['backend'])}</b>: {html.escape(s['reason'])}</li>" for s in report["skipped"]) + "</ul>")

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..artifacts import atomic_output, write_text_atomic
+from .report import html_table, md_table, num
 from .zoo import REFERENCE_MODEL, SEED_RATIO, ratio_text
 
 __all__ = ["write_zoo", "render_zoo_markdown", "zoo_tables", "ZOO_FILES"]
@@ -43,12 +44,6 @@ def write_zoo(zoo: dict[str, Any], out: Path, *, progress: Callable[[str], None]
     return paths
 
 
-def _n(value: float | None, digits: int = 3) -> str:
-    if value is None:
-        return "—"
-    return f"{value:.{digits}g}" if abs(value) < 10 ** digits else f"{value:.0f}"
-
-
 def _accuracy(row: dict[str, Any]) -> str:
     if row["accuracy"] is None:
         return "not measurable"
@@ -69,11 +64,11 @@ def zoo_tables(zoo: dict[str, Any]) -> list[tuple[str, list[str], list[list[str]
     rows = []
     for r in zoo["results"]:
         facts = models[r["model"]]
-        speed = _n(r["images_per_s"]) + (f" (= {r['speed_from']})" if r["speed_from"] else "")
+        speed = num(r["images_per_s"]) + (f" (= {r['speed_from']})" if r["speed_from"] else "")
         rows.append([r["model"], r["backend"], r["precision"] or "—", str(r["batch_size"]),
-                     speed if r["status"] == "ok" else f"{r['status']}: {r['reason']}", _n(r["p50_ms"]),
-                     _n(r["p99_ms"]), _n(r["memory_mb"]) + (f" ({r['memory_kind']})" if r["memory_kind"] else ""),
-                     _n(r["file_mb"]), _accuracy(r), _agreement(r), f"{facts['params'] / 1e6:.2f}",
+                     speed if r["status"] == "ok" else f"{r['status']}: {r['reason']}", num(r["p50_ms"]),
+                     num(r["p99_ms"]), num(r["memory_mb"]) + (f" ({r['memory_kind']})" if r["memory_kind"] else ""),
+                     num(r["file_mb"]), _accuracy(r), _agreement(r), f"{facts['params'] / 1e6:.2f}",
                      f"{facts['macs_per_image'] / 1e9:.3g}"])
     tables = [("Results", header, rows)]
     ratios = zoo["ratios"]
@@ -136,8 +131,7 @@ def render_zoo_markdown(zoo: dict[str, Any]) -> str:
     lines = ["# vgg-deploy zoo: speed, accuracy and memory per model and backend", ""]
     lines += [f"- {line}" for line in _summary_lines(zoo)] + [""]
     for title, header, rows in zoo_tables(zoo):
-        lines += [f"## {title}", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-        lines += ["| " + " | ".join(c.replace("|", "\\|") for c in row) + " |" for row in rows] + [""]
+        lines += [f"## {title}", ""] + md_table(header, rows) + [""]
     return "\n".join(lines)
 
 
@@ -150,8 +144,5 @@ def _render_html(zoo: dict[str, Any], *, chart: bool, note: str | None) -> str:
     parts.append('<img src="zoo.png" alt="speed vs accuracy chart" style="max-width:100%">' if chart else
                  f"<p>{html.escape(note or '')}</p>")
     for title, header, rows in zoo_tables(zoo):
-        parts.append(f"<h2>{html.escape(title)}</h2><table><tr>"
-                     + "".join(f"<th>{html.escape(h)}</th>" for h in header) + "</tr>")
-        parts += ["<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows]
-        parts.append("</table>")
+        parts += [f"<h2>{html.escape(title)}</h2>", html_table(header, rows)]
     return "\n".join(parts) + "\n"
