@@ -39,16 +39,16 @@ def sensitivity(
       vgg-deploy sensitivity vgg16.onnx --calib-data digits --quantizer modelopt --json
       vgg-deploy sensitivity vgg16.onnx --qdq vgg16.int8.onnx --calib-data images/
     """
-    import tempfile
 
     import onnx
 
-    from ..artifacts import check_output, write_text_atomic
+    from ..artifacts import check_output, scratch_folder, write_text_atomic
     from ..errors import VGGDeployError
     from ..export import config_from_metadata, read_metadata
     from ..export.metadata import load_onnx
     from ..precision import QuantizeError, calibration_method, conversion_inputs, convert_precision
     from ..precision.layers import high_precision_for
+    from ..precision.logits import onnx_logits
     from ..precision.sensitivity import draw_sensitivity_chart, layer_sensitivity
 
     def progress(message: str) -> None:
@@ -78,9 +78,9 @@ def sensitivity(
         target = qdq_facts.get("int8_target", target)
         note = f"{inputs.holdout_note} (--qdq given: its calibration data is not known to be disjoint)"
     else:
-        with tempfile.TemporaryDirectory(prefix="vgg-deploy-sensitivity.") as tmp:
+        with scratch_folder(output, name="sensitivity") as tmp:
             result = convert_precision(
-                model, Path(tmp) / "model.int8.onnx", precision="int8", holdout=inputs.holdout,
+                model, tmp / "model.int8.onnx", precision="int8", holdout=inputs.holdout,
                 holdout_note=inputs.holdout_note, calibration=inputs.calibration, calibration_source=calib_data,
                 synthetic=inputs.synthetic, target=target, method=calib_method, quantizer=quantizer,
                 calib_batch=calib_batch, progress=progress,
@@ -90,7 +90,7 @@ def sensitivity(
         note = inputs.holdout_note
     report = layer_sensitivity(
         qdq, source, inputs.holdout, labels=inputs.holdout_labels, high_precision=high_precision_for(target),
-        model_name=model.name, holdout_note=note, facts={k: qdq_facts.get(k) for k in (
+        model_name=model.name, holdout_note=note, reference=onnx_logits(model, inputs.holdout), facts={k: qdq_facts.get(k) for k in (
             "quantizer", "calibration_method", "calibration_samples", "int8_target")}, progress=progress,
     )
     chart_note = None

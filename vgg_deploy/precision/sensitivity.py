@@ -10,7 +10,6 @@ cosine, then largest max abs diff): the ranking that accuracy-targeted fallback 
 
 from __future__ import annotations
 
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from ..artifacts import atomic_output
+from ..artifacts import atomic_output, scratch_folder
 from ..export.parity import Parity, compare_logits
 from .logits import onnx_logits
 from .layers import QuantizedLayer, keep_layers_high, quantized_layers
@@ -132,19 +131,22 @@ def layer_sensitivity(
     model_name: str = "model",
     holdout_note: str = "held-out samples",
     facts: dict[str, Any] | None = None,
+    reference: np.ndarray | None = None,
     progress: Callable[[str], None] = lambda message: None,
 ) -> SensitivityReport:
-    """Measure every quantized layer of `qdq` (an onnx.ModelProto calibrated from fp32 `source`) on `holdout`."""
+    """Measure every quantized layer of `qdq` (an onnx.ModelProto calibrated from fp32 `source`) on `holdout`.
+    `reference`: `source`'s logits on `holdout` when the caller has its file (else it is saved once to compute them)."""
     import onnx
 
     layers = quantized_layers(qdq)
     names = [layer.name for layer in layers]
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory(prefix="vgg-deploy-sensitivity.") as tmp:
-        source_path = Path(tmp) / "fp32.onnx"
-        onnx.save_model(source, str(source_path))
-        reference = onnx_logits(source_path, holdout)
-        evaluate = LogitsEvaluator(reference, holdout, labels, Path(tmp))
+    with scratch_folder(name="sensitivity") as tmp:
+        if reference is None:
+            source_path = tmp / "fp32.onnx"
+            onnx.save_model(source, str(source_path))
+            reference = onnx_logits(source_path, holdout)
+        evaluate = LogitsEvaluator(reference, holdout, labels, tmp)
         all_int8, all_int8_accuracy = evaluate(qdq)
         rows = []
         for number, layer in enumerate(layers, 1):
