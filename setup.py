@@ -22,6 +22,7 @@ setup(
         "click>=8.1",
         "Pillow>=10",
         "safetensors>=0.4",
+        "tqdm>=4.60",
     ],
     extras_require={
         "gpu": ["onnxruntime-gpu>=1.18"],
@@ -38,7 +39,7 @@ setup(
         # imports are listed here instead and run on this project's onnx/onnxruntime.
         "modelopt": ["nvidia-modelopt==0.47.*", "onnx-graphsurgeon>=0.6.1", "onnxslim>=0.1.76", "polygraphy>=0.53.4",
                      "lief", "cppimport", "ml_dtypes"],
-        "dev": ["pytest>=8", "scikit-learn>=1.3", "mypy>=1.8", "openvino>=2024.0", "matplotlib>=3.7"],
+        "dev": ["pytest>=8", "jsonschema>=4.18", "scikit-learn>=1.3", "mypy>=1.8", "openvino>=2024.0", "matplotlib>=3.7"],
     },
     entry_points={"console_scripts": ["vgg-deploy=vgg_deploy.cli:main"]},
 )

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .models import create_model, list_models, model_config
+from .version import __version__
 
-__version__ = "0.1.0"
 __all__ = ["__version__", "list_models", "model_config", "create_model", "export_onnx", "load"]
 
 if TYPE_CHECKING:

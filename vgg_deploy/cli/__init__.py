@@ -6,6 +6,7 @@ import click
 
 from ..errors import VGGDeployError
 from ..interrupt import terminate_as_interrupt
+from ..log import configure_cli_logging
 from .bench_cmd import bench
 from .build_trt_cmd import build_trt
 from .data_cmd import digits
@@ -36,7 +37,10 @@ class _Group(click.Group):
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 110})
 @click.version_option(package_name="vgg-deploy", prog_name="vgg-deploy")
-def main() -> None:
+@click.option("-v", "--verbose", count=True, help="More detail on stderr (repeatable).")
+@click.option("-q", "--quiet", count=True, help="Only warnings and errors on stderr: no progress.")
+@click.pass_context
+def main(ctx: click.Context, verbose: int, quiet: int) -> None:
     """VGG from PyTorch to ONNX, FP16/INT8 and TensorRT, with measured results.
 
     \b
@@ -47,6 +51,8 @@ def main() -> None:
       vgg-deploy build-trt vgg16.int8.onnx -o vgg16.int8.plan
       vgg-deploy bench --model vgg16 --backends cpu --batch-sizes 1,8
     """
+    # progress and messages go to stderr as `[command] ...`, bars on a terminal, plain lines in logs
+    configure_cli_logging(verbosity=verbose - quiet, prefix=ctx.invoked_subcommand or "vgg-deploy")
 
 
 for command in (export, quantize, sensitivity, build_trt, infer, bench, zoo, report, triton_repo, serve, loadtest,

@@ -19,7 +19,7 @@ INPUT_NAME, OUTPUT_NAME = "input", "logits"  # the graph's input and output in e
 def config_metadata(config: ModelFamily, *, precision: str, weights: str, **extra: Any) -> dict[str, str]:
     """metadata_props for a model exported from `config` (every value stored as JSON text): its family's facts
     (network and preprocessing), then the precision, weights and version."""
-    from .. import __version__
+    from ..version import __version__
 
     facts: dict[str, Any] = config.metadata()
     facts.update(precision=precision, weights=weights, vgg_deploy_version=__version__, **extra)

@@ -18,7 +18,7 @@ from torch import nn
 
 from ..artifacts import atomic_output, check_output
 from ..errors import ExportError, ParityError, first_line
-from ..quiet import quiet_libraries
+from ..log import quiet_libraries
 from .metadata import INPUT_NAME, OUTPUT_NAME, config_metadata, set_metadata
 from .parity import Parity, compare_logits
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..errors import VGGDeployError
 from ..models.family import ModelFamily
-from ..quiet import quiet_libraries
+from ..log import quiet_libraries
 
 __all__ = [
     "Int8Scheme", "QuantizeError", "DEFAULT_CALIBRATION_METHOD", "int8_scheme", "quantize_int8",

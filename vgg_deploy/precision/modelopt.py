@@ -33,7 +33,7 @@ import numpy as np
 
 from ..errors import MissingDependencyError
 from ..optional import installed_version
-from ..quiet import quiet_libraries
+from ..log import quiet_libraries
 from .int8 import QUANTIZER_METHODS, QuantizeError
 
 __all__ = ["quantize_modelopt", "require_modelopt", "MODELOPT_INSTALL"]

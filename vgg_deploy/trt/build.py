@@ -130,7 +130,7 @@ def run_build(
     """Reuse the engine when its cache key matches (unless `force`), else convert if needed, build, and write the
     manifest last. A build that fails keeps the previous engine and manifest; one that fails after replacing the
     plan leaves a manifest whose sha256 no longer matches it, which the runner and the cache refuse."""
-    from .. import __version__
+    from ..version import __version__
 
     options, source, plan = build.options, build.source, build.output
     check_hardware_compat(options.hardware_compat, tensorrt_version=platform.tensorrt_version,
