@@ -30,6 +30,9 @@ VOLATILE = re.compile(
     r"load|duration|elapsed|machine|cpu|python|version|platform|spread|iqr|p50|p90|p99|median|mean_ms|max_ms|"
     r"min_ms|iterations|calls|ratio|speedup|warmup)", re.IGNORECASE)
 
+# Whole values that come from a measurement (the machine's peak, spread warnings quoting timings) or the clock.
+MEASURED_SUBTREES = {"created", "machine_peak", "warning", "warnings", "wide_spread"}
+
 
 def _run(args: list[str], out: Path) -> str:
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", PYTHONHASHSEED="0", NO_COLOR="1")
@@ -44,6 +47,8 @@ def _cli(*args: str, out: Path) -> str:
 
 
 def _scrub(value: Any, out: Path, key: str = "") -> Any:
+    if key in MEASURED_SUBTREES:
+        return "<measured>"
     if isinstance(value, dict):
         return {k: _scrub(v, out, k) for k, v in sorted(value.items())}
     if isinstance(value, list):
@@ -56,6 +61,15 @@ def _scrub(value: Any, out: Path, key: str = "") -> Any:
 
 
 def _sha256(path: Path) -> str:
+    if path.suffix == ".safetensors":  # its header's metadata order is random (a Rust HashMap): hash the contents
+        from safetensors import safe_open
+
+        digest = hashlib.sha256()
+        with safe_open(str(path), "np") as f:
+            digest.update(json.dumps(f.metadata(), sort_keys=True).encode())
+            for name in sorted(f.keys()):
+                digest.update(name.encode() + f.get_tensor(name).tobytes())
+        return digest.hexdigest()
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 

@@ -16,9 +16,9 @@ fi
 cmake -S cpp -B cpp/build -DVGG_DEPLOY_WERROR=ON -DVGG_DEPLOY_WITH_OPENVINO=ON
 cmake --build cpp/build -j "$(nproc 2>/dev/null || echo 2)"
 ctest --test-dir cpp/build --output-on-failure
-# Type-check the TensorRT code against the published TensorRT 10.13 stubs (no TensorRT needed): a misspelled
-# TensorRT method or a wrong argument type fails here. See scripts/typecheck_trt.sh.
-bash scripts/typecheck_trt.sh
+# mypy on the whole package, the TensorRT code against the published TensorRT 10.13 stubs (no TensorRT needed): a misspelled
+# TensorRT method or a wrong argument type fails here. See scripts/typecheck.sh.
+bash scripts/typecheck.sh
 # Serving (triton-repo, serve, loadtest): PyTriton needs numpy < 2, so it has its own venv (.venv-serve, made by
 # scripts/setup_serve_env.sh; about a minute the first time). Its tests start a real Triton on 127.0.0.1 and take
 # about 20 s; they run first so the main suite's summary stays last. VGG_DEPLOY_SKIP_SERVE=1 skips them.

@@ -1,7 +1,7 @@
-"""mypy checks vgg_deploy/trt against NVIDIA's TensorRT type stubs, and the check is real: a misspelled TensorRT
+"""mypy checks the whole package (vgg_deploy/trt against NVIDIA's TensorRT type stubs), and the check is real: a misspelled TensorRT
 method or a wrong argument type fails it, in a probe file and in our own builder module.
 
-Needs mypy and the stubs that `bash scripts/typecheck_trt.sh` installs into .venv/typecheck-stubs.
+Needs mypy and the stubs that `bash scripts/typecheck.sh` installs into .venv/typecheck-stubs.
 """
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-STUBS = ROOT / ".venv" / "typecheck-stubs"  # installed and patched by scripts/typecheck_trt.sh, which stamps it
+STUBS = ROOT / ".venv" / "typecheck-stubs"  # installed and patched by scripts/typecheck.sh, which stamps it
 
 pytestmark = [
     pytest.mark.skipif(importlib.util.find_spec("mypy") is None, reason="mypy is not installed (pip install mypy)"),
     pytest.mark.skipif(not any(STUBS.glob(".vgg-deploy-patched-*")),
-                       reason="TensorRT type stubs not installed: run scripts/typecheck_trt.sh"),
+                       reason="TensorRT type stubs not installed: run scripts/typecheck.sh"),
 ]
 
 
@@ -28,8 +28,8 @@ def _mypy(*args: str) -> subprocess.CompletedProcess[str]:
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
 
 
-def test_tensorrt_modules_pass_mypy():
-    result = _mypy("vgg_deploy/trt", "vgg_deploy/cli/build_trt_cmd.py", "vgg_deploy/cli/infer_cmd.py")
+def test_the_package_passes_mypy():
+    result = _mypy("vgg_deploy")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Success: no issues found" in result.stdout
 

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Type-check the TensorRT modules (vgg_deploy/trt, and the build-trt/infer commands) with mypy against NVIDIA's
-# TensorRT 10.13 type stubs.
+# Type-check the whole package with mypy (`mypy vgg_deploy`), the TensorRT code against NVIDIA's TensorRT 10.13
+# type stubs.
 #
 # TensorRT itself cannot be installed here, so the stubs go into .venv/typecheck-stubs (mypy finds them through
 # setup.cfg's mypy_path), not into site-packages: there their stub-only `tensorrt` folder would import at run
@@ -47,4 +47,4 @@ compile(text, str(stub), "exec")  # proves the stub parses now
 EOF
   touch "$stamp"
 fi
-exec python -m mypy vgg_deploy/trt vgg_deploy/cli/build_trt_cmd.py vgg_deploy/cli/infer_cmd.py "$@"
+exec python -m mypy vgg_deploy "$@"
