@@ -29,7 +29,7 @@ from vgg_deploy.artifacts import atomic_output, check_output
 from vgg_deploy.data import load_samples
 from vgg_deploy.errors import VGGDeployError
 from vgg_deploy.models import create_model, model_config
-from vgg_deploy.models.registry import STANDARD_BLOCKS
+from vgg_deploy.models.config import STANDARD_BLOCKS
 from vgg_deploy.models.saved import save_checkpoint
 from vgg_deploy.models.vgg import build_vgg
 from vgg_deploy.train import accuracy, train_classifier
