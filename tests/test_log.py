@@ -44,8 +44,8 @@ def test_progress_on_a_terminal_is_a_tqdm_bar(cli_log):
     out = cli_log(_Terminal())
     assert list(progress_bar(iter(range(37)), desc="calib", total=37, unit="batch")) == list(range(37))
     text = out.getvalue()
-    assert "calib" in text and "37/37" in text and "\r" in text  # redrawn in place
-    assert "[test]" not in text  # a bar, not log lines
+    assert "calib:" in text and "/37 [" in text and "batch/s" in text  # tqdm's bar with its total and unit
+    assert text.endswith("\r") and "[test]" not in text  # redrawn in place and cleared at the end: no log lines
 
 
 def test_progress_when_quiet_writes_nothing(cli_log):
