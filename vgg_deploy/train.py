@@ -14,9 +14,9 @@ from .log import progress_bar
 if TYPE_CHECKING:
     from .models.vgg import VGG
 
-log = logging.getLogger(__name__)
-
 __all__ = ["train_classifier", "accuracy"]
+
+log = logging.getLogger(__name__)
 
 
 def train_classifier(
