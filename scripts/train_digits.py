@@ -18,6 +18,7 @@ flattened into a --classifier-width classifier: a deep model on which INT8 has s
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 import time
 from pathlib import Path
@@ -28,8 +29,9 @@ import torch
 from vgg_deploy.artifacts import atomic_output, check_output
 from vgg_deploy.data import load_samples
 from vgg_deploy.errors import VGGDeployError
+from vgg_deploy.log import configure_cli_logging
 from vgg_deploy.models import create_model, model_config
-from vgg_deploy.models.registry import STANDARD_BLOCKS
+from vgg_deploy.models.config import STANDARD_BLOCKS
 from vgg_deploy.models.saved import save_checkpoint
 from vgg_deploy.models.vgg import build_vgg
 from vgg_deploy.train import accuracy, train_classifier
@@ -68,6 +70,8 @@ def main() -> None:
     except VGGDeployError as exc:
         sys.exit(f"Error: {exc}")
 
+    configure_cli_logging(verbosity=1, prefix="train")  # every epoch's loss (debug) and the export's steps
+    log = logging.getLogger("vgg_deploy.scripts.train_digits")
     torch.manual_seed(args.seed)
     deep = args.model != "vgg_digits"
     model = (_deep_model(args.model, args.input_size, args.width_divisor, args.classifier_width) if deep
@@ -76,13 +80,12 @@ def main() -> None:
     order = np.random.default_rng(args.seed).permutation(len(samples))
     cut = int(len(samples) * 0.8)
     train, test = samples.subset(order[:cut]), samples.subset(order[cut:])
-    log = lambda m: print(f"[train] {m}", file=sys.stderr)  # noqa: E731
     h, w = model.config.input_size
-    log(f"training {args.model} ({sum(p.numel() for p in model.parameters()) / 1e6:.2f} M parameters, {h}x{w}) on "
-        f"{len(train)} digits ({args.epochs} epochs)")
+    log.info("training %s (%.2f M parameters, %dx%d) on %d digits (%d epochs)", args.model,
+             sum(p.numel() for p in model.parameters()) / 1e6, h, w, len(train), args.epochs)
     started = time.perf_counter()
     lr = args.lr if args.lr is not None else (1e-3 if deep else 5e-3)
-    train_classifier(model, train.images, train.labels, epochs=args.epochs, lr=lr, seed=args.seed, progress=log)
+    train_classifier(model, train.images, train.labels, epochs=args.epochs, lr=lr, seed=args.seed)
     seconds = time.perf_counter() - started
     with torch.inference_mode():
         test_accuracy = accuracy(model(torch.from_numpy(test.images)).numpy(), test.labels)
@@ -98,7 +101,7 @@ def main() -> None:
     if args.export:
         from vgg_deploy.export import export_onnx
 
-        export_onnx(model, args.export, weights=str(args.output), progress=log)
+        export_onnx(model, args.export, weights=str(args.output))
     print(f"wrote {args.output}: {args.model}, test accuracy {test_accuracy:.1%} on {len(test)} held-out digits "
           f"(trained in {seconds:.0f} s)" + (f"; ONNX {args.export}" if args.export else ""))
 

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hashlib
 import urllib.error
 
 import pytest
@@ -170,3 +171,23 @@ def test_imagenet_weights_are_loaded_through_the_hub(monkeypatch):
     model = create_model("vgg11", weights="imagenet")
     assert seen["url"].endswith("vgg11-8a719046.pth") and seen["weights_only"] is True
     assert torch.equal(model.state_dict()["classifier.6.weight"], reference["classifier.6.weight"])
+
+
+def test_a_damaged_hub_cache_is_dropped_and_an_intact_one_hashed_once(monkeypatch, tmp_path):
+    from vgg_deploy.models import checkpoint
+
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    data = b"published weights"
+    name = f"vgg11-{hashlib.sha256(data).hexdigest()[:8]}.pth"  # torch.hub's names carry the hash's first digits
+    cached = tmp_path / "checkpoints" / name
+    cached.parent.mkdir()
+    cached.write_bytes(data)
+    hashed = []
+    real = checkpoint.file_sha256
+    monkeypatch.setattr(checkpoint, "file_sha256", lambda path: hashed.append(path) or real(path))
+    for _ in range(3):
+        checkpoint._drop_damaged_cache(f"https://download.pytorch.org/models/{name}")
+    assert cached.is_file() and len(hashed) == 1  # the same file (path, mtime, size) is hashed once per process
+    cached.write_bytes(data[:-1])  # truncated: another size
+    checkpoint._drop_damaged_cache(f"https://download.pytorch.org/models/{name}")
+    assert not cached.exists() and len(hashed) == 2

@@ -10,6 +10,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from cli_helpers import one_error_line
 from conftest import small_standard
 from vgg_deploy.cli import main
 from vgg_deploy.export import read_metadata
@@ -40,7 +41,7 @@ def test_export_prints_path_size_and_parity(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert out.is_file()
     assert f"wrote {out}" in result.stdout and "PASS" in result.stdout and "max abs diff" in result.stdout
-    assert "[vgg-deploy] verifying" in result.stderr  # progress goes to stderr
+    assert "[export] verifying" in result.stderr  # progress goes to stderr
 
 
 def test_export_json(runner, tmp_path):
@@ -71,32 +72,23 @@ def test_output_that_is_a_directory_is_a_usage_error(runner, tmp_path):
     assert result.exit_code == 2 and "is a directory" in result.output
 
 
-def _one_line_error(result, *needles):
-    assert result.exit_code == 1, result.output
-    assert "Traceback" not in result.output
-    error_lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(error_lines) == 1
-    for needle in needles:
-        assert needle in error_lines[0]
-
-
 def test_corrupt_weights_name_the_file(runner, tmp_path):
     bad = tmp_path / "bad.pth"
     bad.write_text("garbage")
     result = runner.invoke(main, ["export", "--model", "vgg_tiny", "--weights", str(bad), "-o", str(tmp_path / "x.onnx")])
-    _one_line_error(result, str(bad), "cannot read checkpoint")
+    one_error_line(result, str(bad), "cannot read checkpoint")
 
 
 def test_mismatched_weights_say_what_they_fit(runner, tmp_path):
     ckpt = tmp_path / "vgg13.pth"
     torch.save(small_standard("vgg13").state_dict(), ckpt)
     result = runner.invoke(main, ["export", "--model", "vgg16", "--weights", str(ckpt), "-o", str(tmp_path / "x.onnx")])
-    _one_line_error(result, str(ckpt), "--model vgg13 --num-classes 10 --width-divisor 8")
+    one_error_line(result, str(ckpt), "--model vgg13 --num-classes 10 --width-divisor 8")
 
 
 def test_input_too_small_is_an_error_not_a_traceback(runner, tmp_path):
     result = runner.invoke(main, ["export", "--model", "vgg16", "--input-size", "16", "-o", str(tmp_path / "x.onnx")])
-    _one_line_error(result, "at least 32")
+    one_error_line(result, "at least 32")
 
 
 def test_failed_export_exits_1_and_leaves_no_file(runner, tmp_path):
@@ -109,7 +101,7 @@ def test_failed_export_exits_1_and_leaves_no_file(runner, tmp_path):
     result = runner.invoke(main, ["export", "--model", "vgg11", "--weights", str(ckpt), "--input-size", "32",
                                   "-o", str(out)])
     # NaN weights are the checkpoint's fault: said before any export, rather than as "ONNX differs from PyTorch"
-    _one_line_error(result, str(ckpt), "classifier.6.bias has 1 NaN/Inf")
+    one_error_line(result, str(ckpt), "classifier.6.bias has 1 NaN/Inf")
     assert not out.exists() and not out.parent.exists()
 
 

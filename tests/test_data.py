@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
@@ -13,10 +12,9 @@ from vgg_deploy.cli.data_cmd import digits as digits_command
 from vgg_deploy.data import (
     DataError, Samples, digits_images, load_samples, preprocess_image, split_holdout, write_digits_folder,
 )
-from vgg_deploy.data import sources
+from vgg_deploy.data import folders, sources
 from vgg_deploy.errors import VGGDeployError
 from vgg_deploy.models import model_config
-from vgg_deploy.progress import progress
 
 TINY = model_config("vgg_tiny")  # 3 x 32 x 32
 GRAY = TINY.with_options(in_channels=1)
@@ -111,8 +109,8 @@ def _numbered_folder(root: Path, count: int) -> Path:
 def test_limit_picks_a_seeded_subset_before_decoding(tmp_path, monkeypatch):
     root = _numbered_folder(tmp_path / "many", 40)
     decoded: list[Path] = []
-    real_decode = sources._decode
-    monkeypatch.setattr(sources, "_decode", lambda path, cfg: decoded.append(path) or real_decode(path, cfg))
+    real_decode = folders._decode
+    monkeypatch.setattr(folders, "_decode", lambda path, cfg: decoded.append(path) or real_decode(path, cfg))
     first = load_samples(root, TINY, limit=8, seed=0, show_progress=False)
     assert len(decoded) == 8  # only the chosen files are decoded
     again = load_samples(root, TINY, limit=8, seed=0, show_progress=False)
@@ -380,34 +378,6 @@ def test_split_holdout_of_a_small_synthetic_source_does_not_reuse_its_noise():
 def test_split_holdout_rejects_nonsense_arguments():
     with pytest.raises(ValueError, match="holdout_fraction"):
         split_holdout(_distinct(10), calib_count=4, holdout_fraction=1.5)
-
-
-# --- progress ------------------------------------------------------------------------------------------------------
-
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
-
-
-def test_progress_in_a_log_writes_a_line_per_tenth():
-    out = io.StringIO()
-    assert list(progress(range(100), label="decoding", stream=out)) == list(range(100))
-    lines = out.getvalue().splitlines()
-    assert len(lines) == 10 and lines[0] == "decoding: 10/100" and lines[-1] == "decoding: 100/100"
-
-
-def test_progress_on_a_terminal_redraws_in_place():
-    out = _Terminal()
-    list(progress(iter(range(37)), total=37, label="calib", stream=out))
-    text = out.getvalue()
-    assert text.startswith("\rcalib: ") and text.endswith("\rcalib: 37/37\n") and text.count("\n") == 1
-
-
-def test_progress_disabled_or_without_total():
-    out = io.StringIO()
-    assert list(progress(range(5), enabled=False, stream=out)) == list(range(5)) and out.getvalue() == ""
-    list(progress((i for i in range(5)), label="n", stream=out))
-    assert out.getvalue() == "n: 5\n"
 
 
 # --- CLI -----------------------------------------------------------------------------------------------------------

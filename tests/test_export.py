@@ -6,8 +6,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from vgg_deploy.errors import ExportError, ParityError, first_line
-from vgg_deploy.export import config_from_metadata, export_onnx, read_metadata
+from vgg_deploy.errors import ExportError, ParityError, VGGDeployError, first_line
+from vgg_deploy.export import OnnxMetadata, config_from_metadata, export_onnx, read_metadata, read_onnx_metadata
 from vgg_deploy.models import create_model
 
 
@@ -118,3 +118,18 @@ def test_a_checker_error_without_a_message_is_still_one_line(tmp_path, tiny_mode
 def test_first_line_of_any_exception():
     assert first_line(ValueError("bad\nmore")) == "bad" and first_line(KeyError()) == "KeyError"
     assert first_line(RuntimeError("  "), default="") == "" and first_line("x" * 500, limit=3) == "xxx"
+
+
+def test_typed_metadata_reads_what_the_dict_reads_and_writes_the_same_props(tmp_path, tiny_model):
+    path = export_onnx(tiny_model, tmp_path / "tiny.onnx", verify=False).path
+    facts = read_metadata(path)
+    typed = read_onnx_metadata(path)
+    assert typed.config == config_from_metadata(facts) == tiny_model.config
+    assert (typed.precision, typed.weights, typed.version) == ("fp32", "random", facts["vgg_deploy_version"])
+    assert typed.extra == {"opset": 17} and typed.architecture == "vgg_tiny" and typed.input_size == (32, 32)
+    assert (typed.in_channels, typed.num_classes, typed.labels) == (3, 10, None)
+    props = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+    assert list(typed.to_props().items()) == list(props.items())  # same keys, values and order: same bytes
+    with pytest.raises(VGGDeployError, match="no vgg-deploy metadata"):
+        OnnxMetadata.from_facts({"producer": "other tool"}, source="x.onnx")
+

@@ -27,6 +27,7 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from cli_helpers import one_error_line
 from vgg_deploy.artifacts import atomic_output, remove_stale_temps, temp_prefix
 from vgg_deploy.cli import main
 from vgg_deploy.models import create_model
@@ -50,16 +51,6 @@ def files(tmp_path_factory) -> dict[str, Path]:
 
 def _run(args: list[str]):
     return CliRunner().invoke(main, [str(a) for a in args])
-
-
-def _one_error_line(result, *needles: str) -> None:
-    assert result.exit_code != 0, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("Error:")]
-    assert len(errors) == 1, result.output
-    for needle in needles:
-        assert needle in errors[0], result.output
 
 
 # One row per command that writes something: how to call it with OUT as its output. A new command is covered by
@@ -113,7 +104,7 @@ def test_a_file_in_the_way_of_the_output_folder_is_one_line(row, files, report_j
     (tmp_path / "afile").write_text("not a folder")
     out = tmp_path / "afile" / _output_name(row)
     result = _run(row.argv(files, out))
-    _one_error_line(result, "afile", "is a file")
+    one_error_line(result, "afile", "is a file", code=None)
     assert (tmp_path / "afile").read_text() == "not a folder"
 
 
@@ -126,7 +117,7 @@ def test_a_read_only_or_full_output_folder_is_one_line_before_any_work(row, code
     target.mkdir()
     _refuse(monkeypatch, target, code)
     result = _run(row.argv(files, target / _output_name(row)))
-    _one_error_line(result, str(target), words)
+    one_error_line(result, str(target), words, code=None)
     assert list(target.iterdir()) == []
 
 
@@ -135,7 +126,7 @@ def test_too_little_free_space_is_refused_before_the_export(files, tmp_path, mon
 
     monkeypatch.setattr(artifacts.shutil, "disk_usage", lambda path: SimpleNamespace(total=10**9, used=10**9, free=1000))
     result = _run(["export", "--model", "vgg_tiny", "-o", tmp_path / "m.onnx"])
-    _one_error_line(result, "m.onnx", "only 1 kB free")
+    one_error_line(result, "m.onnx", "only 1 kB free", code=None)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -147,7 +138,7 @@ def test_a_disk_that_fills_up_while_writing_is_one_line_and_leaves_nothing(files
 
     monkeypatch.setattr(onnx, "save_model", full)
     result = _run(["quantize", files["onnx"], "--precision", "fp16", "-o", tmp_path / "m.fp16.onnx"])
-    _one_error_line(result, "m.fp16.onnx", "no space left")
+    one_error_line(result, "m.fp16.onnx", "no space left", code=None)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -162,7 +153,7 @@ def test_an_output_that_is_the_input_is_refused(how, files, tmp_path):
     elif how == "hard link":
         os.link(source, out)
     result = _run(["quantize", source, "--precision", "fp16", "-o", out])
-    _one_error_line(result, "input file", "destroy")
+    one_error_line(result, "input file", "destroy", code=None)
     assert source.read_bytes() == before
 
 
@@ -171,7 +162,7 @@ def test_export_refuses_to_overwrite_its_checkpoint(files, tmp_path):
     shutil.copy(files["pth"], checkpoint)
     before = checkpoint.read_bytes()
     result = _run(["export", "--model", "vgg_tiny", "--weights", checkpoint, "-o", checkpoint])
-    _one_error_line(result, "self.pth", "input file")
+    one_error_line(result, "self.pth", "input file", code=None)
     assert checkpoint.read_bytes() == before
 
 
@@ -179,7 +170,7 @@ def test_an_opset_the_exporter_cannot_write_is_refused_with_the_range(tmp_path):
     import onnx
 
     result = _run(["export", "--model", "vgg_tiny", "--opset", "99", "-o", tmp_path / "m.onnx"])
-    _one_error_line(result, "opset 99", f"17 to {onnx.defs.onnx_opset_version()}")
+    one_error_line(result, "opset 99", f"17 to {onnx.defs.onnx_opset_version()}", code=None)
     assert not (tmp_path / "m.onnx").exists()
 
 
@@ -189,7 +180,7 @@ def test_an_opset_the_exporter_cannot_write_is_refused_with_the_range(tmp_path):
 ])
 def test_a_huge_input_size_is_refused_from_an_estimate(model, size, words, tmp_path):
     result = _run(["export", "--model", model, "--input-size", size, "-o", tmp_path / "m.onnx"])
-    _one_error_line(result, "--input-size", words)
+    one_error_line(result, "--input-size", words, code=None)
 
 
 # ---- interruptions ----------------------------------------------------------------------------------------------
@@ -364,7 +355,7 @@ def test_infer_takes_a_safetensors_checkpoint_with_its_config_and_a_pth_with_mod
         answers.append(json.loads(result.output)[0]["top_k"])
     assert answers[0] == answers[1]
     result = _run(["infer", tmp_path / "d.pth", tmp_path / "x.png"])
-    _one_error_line(result, "--model NAME")
+    one_error_line(result, "--model NAME", code=None)
     # a .pth stays a plain state dict: torchvision-style strict loading takes it
     create_model("vgg_digits").load_state_dict(torch.load(tmp_path / "d.pth", weights_only=True), strict=True)
 
@@ -375,7 +366,7 @@ def test_a_checkpoint_of_another_model_says_which_it_is(tmp_path):
     save_checkpoint(create_model("vgg_tiny", num_classes=7), tmp_path / "t.safetensors")
     result = _run(["export", "--model", "vgg_digits", "--weights", tmp_path / "t.safetensors",
                    "-o", tmp_path / "m.onnx"])
-    _one_error_line(result, "is a vgg_tiny", "--model vgg_tiny")
+    one_error_line(result, "is a vgg_tiny", "--model vgg_tiny", code=None)
 
 
 def test_a_fixed_batch_onnx_can_be_benchmarked(tmp_path):
@@ -470,15 +461,15 @@ def test_infer_flags_nan_logits_instead_of_printing_them(files, tmp_path):
     broken = tmp_path / "broken.onnx"
     onnx.save(model, str(broken))
     Image.fromarray(np.full((32, 32, 3), 128, np.uint8)).save(tmp_path / "x.png")
-    _one_error_line(_run(["infer", broken, tmp_path / "x.png"]), "NaN/Inf logits for 1 of 1 images")
+    one_error_line(_run(["infer", broken, tmp_path / "x.png"]), "NaN/Inf logits for 1 of 1 images", code=None)
 
 
 def test_nan_weights_are_blamed_on_the_checkpoint(files, tmp_path):
     state = torch.load(files["pth"], weights_only=True)
     state["classifier.0.weight"][0, 0] = float("nan")
     torch.save(state, tmp_path / "nan.pth")
-    _one_error_line(_run(["export", "--model", "vgg_tiny", "--weights", tmp_path / "nan.pth", "-o", tmp_path / "m.onnx"]),
-                    "classifier.0.weight has 1 NaN/Inf")
+    one_error_line(_run(["export", "--model", "vgg_tiny", "--weights", tmp_path / "nan.pth", "-o", tmp_path / "m.onnx"]),
+                   "classifier.0.weight has 1 NaN/Inf", code=None)
 
 
 @pytest.mark.parametrize("kind", ["empty", "fifo", "folder"])
@@ -492,7 +483,7 @@ def test_empty_fifo_and_folder_inputs_are_one_line_without_hanging(kind, tmp_pat
         path.mkdir()
     words = {"empty": "is empty", "fifo": "not a regular file", "folder": "is a folder"}[kind]
     if kind != "folder":  # click refuses a folder for --onnx itself
-        _one_error_line(_run(["quantize", path, "--precision", "fp16", "-o", tmp_path / "o.onnx"]), words)
+        one_error_line(_run(["quantize", path, "--precision", "fp16", "-o", tmp_path / "o.onnx"]), words, code=None)
     from vgg_deploy.artifacts import InputFileError, check_input_file
 
     with pytest.raises(InputFileError, match=words):
@@ -504,13 +495,13 @@ def test_a_pickle_that_safe_loading_refuses_is_not_a_plain_state_dict(tmp_path):
 
     torch.save({"x": datetime.date(2020, 1, 1)}, tmp_path / "p.pth")  # a Python object, not a tensor
     result = _run(["export", "--model", "vgg_tiny", "--weights", tmp_path / "p.pth", "-o", tmp_path / "m.onnx"])
-    _one_error_line(result, "not a plain state dict", "datetime.date")
+    one_error_line(result, "not a plain state dict", "datetime.date", code=None)
     assert "weights_only" not in result.output and "Warning" not in result.output and "safe_globals" not in result.output
 
 
 def test_a_folder_as_weights_is_called_a_folder(tmp_path):
-    _one_error_line(_run(["export", "--model", "vgg_tiny", "--weights", tmp_path, "-o", tmp_path / "m.onnx"]),
-                    "is a folder")
+    one_error_line(_run(["export", "--model", "vgg_tiny", "--weights", tmp_path, "-o", tmp_path / "m.onnx"]),
+                   "is a folder", code=None)
 
 
 def test_a_shape_mismatch_names_the_config_that_fits(tmp_path):
@@ -520,7 +511,7 @@ def test_a_shape_mismatch_names_the_config_that_fits(tmp_path):
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(tmp_path / "v.safetensors"))
     result = _run(["export", "--model", "vgg16", "--weights", tmp_path / "v.safetensors", "--num-classes", "10",
                    "-o", tmp_path / "m.onnx"])
-    _one_error_line(result, "(7, 32) vs (10, 32)", "--num-classes 7 --width-divisor 8 --classifier-width 32")
+    one_error_line(result, "(7, 32) vs (10, 32)", "--num-classes 7 --width-divisor 8 --classifier-width 32", code=None)
 
 
 def test_calibration_reports_the_images_it_used(files, tmp_path):
@@ -539,7 +530,7 @@ def test_labels_the_model_cannot_output_are_refused_by_bench(files, tmp_path):
         Image.fromarray(np.full((32, 32, 3), label, np.uint8)).save(tmp_path / "data" / f"c{label:02d}" / "x.png")
     result = _run(["bench", files["onnx"], "--backends", "ort", "--data", tmp_path / "data", "--batch-sizes", "1",
                    "--iterations", "1", "--no-peak", "--in-process", "-o", tmp_path / "b"])
-    _one_error_line(result, "12 class folders", "10 classes")
+    one_error_line(result, "12 class folders", "10 classes", code=None)
     assert not (tmp_path / "b").exists(), "a refused bench leaves no output folder"
 
 

@@ -17,7 +17,7 @@ from vgg_deploy.errors import CheckpointError, ConfigError
 from vgg_deploy.export.metadata import config_from_metadata, config_metadata, read_metadata
 from vgg_deploy.models import (AlexNetConfig, LeNetConfig, ModelFamily, VGGConfig, create_model, list_models,
                                model_config, model_info, published_accuracy, recognise_checkpoint)
-from vgg_deploy.models.family import families
+from vgg_deploy.models.registry import families
 
 
 def test_alexnet_has_torchvisions_published_keys_and_shapes():

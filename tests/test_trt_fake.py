@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -39,11 +40,10 @@ def fp32_onnx(tmp_path_factory):
     return export_onnx(create_model("vgg_tiny"), tmp_path_factory.mktemp("onnx") / "tiny.onnx", verify=False).path
 
 
-def _build(onnx_path, plan, *, progress=None, force=False, cache=None, **options):
+def _build(onnx_path, plan, *, force=False, cache=None, **options):
     settings = options.pop("settings", ConversionSettings())
     build = plan_build(onnx_path, plan, settings=settings, **options)
-    return run_build(build, platform=current_platform(), force=force, timing_cache=cache or plan.parent / "t.cache",
-                     progress=progress or (lambda message: None))
+    return run_build(build, platform=current_platform(), force=force, timing_cache=cache or plan.parent / "t.cache")
 
 
 def _flag_calls(gpu, call):
@@ -57,12 +57,18 @@ def _images(n: int, seed: int = 0) -> np.ndarray:
 # -- build -------------------------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("version", ["10.13.0.35", "11.0.0.114"])
-def test_fp32_engine_is_ieee_strongly_typed_on_10x_and_11x(fp32_onnx, tmp_path, monkeypatch, version):
+def test_fp32_engine_is_ieee_strongly_typed_on_10x_and_11x(fp32_onnx, tmp_path, monkeypatch, caplog, version):
     """11.x's stand-in lacks every removed API, so touching one would fail here; the engine records TF32 off."""
     gpu = install_fakes(monkeypatch, config=FakeTensorRTConfig(version=version))
-    lines: list[str] = []
     plan = tmp_path / "tiny.plan"
-    _build(fp32_onnx, plan, progress=lines.append)
+    logger = logging.getLogger("vgg_deploy")
+    logger.addHandler(caplog.handler)  # directly: after a CLI test the logger no longer propagates to the root
+    try:
+        with caplog.at_level(logging.INFO, logger="vgg_deploy"):
+            _build(fp32_onnx, plan)
+    finally:
+        logger.removeHandler(caplog.handler)
+    lines = [record.getMessage() for record in caplog.records]
     assert ("Builder.create_network", 1 << 1) in gpu.calls  # 1 << int(STRONGLY_TYPED), nothing else
     header, _ = unpack_engine(plan.read_bytes())
     assert "TF32" not in header["flags"] and header["profile"] == [[1, 3, 32, 32], [8, 3, 32, 32], [32, 3, 32, 32]]

@@ -12,22 +12,20 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
-import re
 import shutil
-import socket
 import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator
 
 from .errors import VGGDeployError
+from .temp_names import remove_stale_temps, temp_prefix
 
 __all__ = ["atomic_output", "atomic_folder", "scratch_folder", "check_output", "check_input_file", "OutputError",
            "InputFileError", "output_error", "temp_prefix", "remove_stale_temps", "removing_new_empty_folders",
-           "write_text_atomic"]
+           "write_text_atomic", "file_sha256"]
 
-_HOST = re.sub(r"[^A-Za-z0-9-]", "_", socket.gethostname() or "host")
-_TEMP = re.compile(r"\.(?P<host>[A-Za-z0-9_-]+)\+(?P<pid>\d+)\+(?P<start>\d+)-[A-Za-z0-9_]*\.tmp$")
 _SPACE_MARGIN = 1.1  # free space asked for on top of the expected size (file-system overhead, estimate error)
 
 
@@ -58,55 +56,6 @@ def check_input_file(path: str | Path, *, what: str = "a file", allow_empty: boo
     if not allow_empty and os.stat(path).st_size == 0:
         raise InputFileError(f"{path}: is empty (0 bytes), e.g. from an interrupted copy; pass {what}, complete")
     return path
-
-
-def _start_time(pid: int) -> int:
-    """The process's start time in clock ticks since boot (0 where /proc is not available)."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return 0
-    return int(stat[stat.rindex(")") + 2:].split()[19])  # field 22; the command name may contain spaces
-
-
-def temp_prefix(name: str) -> str:
-    """`.NAME.HOST+PID+START-`: the start of a hidden temporary name that says who writes it (mkstemp and
-    mkdtemp add a random part and `.tmp`, so one process may have several)."""
-    return f".{name}.{_HOST}+{os.getpid()}+{_start_time(os.getpid())}-"
-
-
-def _writer_gone(host: str, pid: int, start: int) -> bool:
-    if host != _HOST:
-        return False  # another host's process: we cannot tell whether it still runs
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return True
-    except PermissionError:
-        pass  # alive, another user's
-    return start != 0 and _start_time(pid) not in (0, start)  # the PID was reused by a newer process
-
-
-def remove_stale_temps(folder: str | Path) -> list[Path]:
-    """Delete the temporary files and folders in `folder` left by dead writers on this host; return them."""
-    removed: list[Path] = []
-    try:
-        entries = list(Path(folder).iterdir())
-    except OSError:
-        return removed
-    for entry in entries:
-        match = _TEMP.search(entry.name)
-        if not entry.name.startswith(".") or match is None:
-            continue
-        if not _writer_gone(match["host"], int(match["pid"]), int(match["start"])):
-            continue
-        if entry.is_dir() and not entry.is_symlink():
-            shutil.rmtree(entry, ignore_errors=True)
-        else:
-            with contextlib.suppress(OSError):
-                entry.unlink()
-        removed.append(entry)
-    return removed
 
 
 def output_error(path: str | Path, exc: OSError) -> OutputError:
@@ -205,6 +154,12 @@ def _translated(dest: Path) -> Iterator[None]:
         raise
 
 
+def _chmod_as_created(path: Path, mode: int) -> None:
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, mode & ~umask)
+
+
 @contextlib.contextmanager
 def atomic_output(dest: str | Path) -> Iterator[Path]:
     """Yield a temporary path next to `dest`; rename it to `dest` on success, delete it on any error."""
@@ -220,9 +175,7 @@ def atomic_output(dest: str | Path) -> Iterator[Path]:
     try:
         with _translated(dest):
             yield tmp
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600 files; artifacts get the usual permissions
+            _chmod_as_created(tmp, 0o666)  # mkstemp makes 0600 files; artifacts get the usual permissions
             os.replace(tmp, dest)
     finally:
         tmp.unlink(missing_ok=True)
@@ -242,9 +195,7 @@ def atomic_folder(dest: str | Path) -> Iterator[Path]:
     try:
         with _translated(dest):
             yield tmp
-            umask = os.umask(0)
-            os.umask(umask)
-            os.chmod(tmp, 0o777 & ~umask)  # like mkdir, not mkdtemp's 0700
+            _chmod_as_created(tmp, 0o777)  # like mkdir, not mkdtemp's 0700
             try:
                 os.replace(tmp, dest)  # an empty existing folder is replaced; a non-empty one makes this fail
             except OSError as exc:
@@ -298,3 +249,12 @@ def write_text_atomic(path: Path, text: str) -> Path:
     with atomic_output(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
     return path
+
+
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """The sha256 of a file's bytes (hex), read in 1 MiB blocks: engines and checkpoints are hundreds of MB."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fp:
+        for block in iter(lambda: fp.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-__all__ = ["first_line", "VGGDeployError", "ConfigError", "CheckpointError", "ExportError", "ParityError", "MissingDependencyError"]
+__all__ = ["first_line", "VGGDeployError", "ConfigError", "CheckpointError", "ExportError", "ParityError", "MissingDependencyError",
+           "DataError"]
 
 
 class VGGDeployError(Exception):
@@ -27,6 +28,10 @@ class ParityError(VGGDeployError):
 
 class MissingDependencyError(VGGDeployError):
     """An optional package is not installed."""
+
+
+class DataError(VGGDeployError):
+    """Input data that cannot be used: a missing or empty source, a wrong shape, no readable image."""
 
 
 def first_line(error: BaseException | str, *, limit: int = 300, default: str | None = None) -> str:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Callable
+import logging
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 
-from .models.vgg import VGG
+from .log import progress_bar
+
+if TYPE_CHECKING:
+    from .models.vgg import VGG
 
 __all__ = ["train_classifier", "accuracy"]
+
+log = logging.getLogger(__name__)
 
 
 def train_classifier(
@@ -22,7 +28,6 @@ def train_classifier(
     batch_size: int = 32,
     lr: float = 5e-3,
     seed: int = 0,
-    progress: Callable[[str], None] = lambda message: None,
 ) -> list[float]:
     """Train with Adam and cross-entropy on (N, C, H, W) float32 images; returns the mean loss of each epoch.
     The model is left in eval mode."""
@@ -36,7 +41,7 @@ def train_classifier(
     loss_fn = nn.CrossEntropyLoss()
     losses = []
     model.train()
-    for epoch in range(epochs):
+    for epoch in progress_bar(range(epochs), desc="training", unit="epoch"):
         order = torch.randperm(len(x), generator=generator)
         total = 0.0
         for start in range(0, len(x), batch_size):
@@ -48,8 +53,10 @@ def train_classifier(
             schedule.step()
             total += float(loss.detach()) * len(idx)
         losses.append(total / len(x))
-        progress(f"epoch {epoch + 1}/{epochs}: loss {losses[-1]:.4f}")
+        log.debug("epoch %d/%d: loss %.4f", epoch + 1, epochs, losses[-1])
     model.eval()
+    if losses:
+        log.info("trained %d epochs: loss %.4f", epochs, losses[-1])
     return losses
 
 

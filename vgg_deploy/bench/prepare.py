@@ -349,7 +349,7 @@ def _engine_workspace(engine: Path, work: Path, given: dict[str, Path], progress
 def _checkpoint_model_name(path: Path, onnx_facts: dict[str, Any] | None) -> str:
     from ..models import list_models
     from ..models.checkpoint import read_state_dict
-    from ..models.family import recognise_checkpoint
+    from ..models.registry import recognise_checkpoint
     from ..models.saved import checkpoint_config
 
     if onnx_facts and onnx_facts.get("architecture") in list_models():

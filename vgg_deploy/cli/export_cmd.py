@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import click
 from .params import BATCH, INPUT_SIZE, MODEL, WEIGHTS, Command, deprecated_alias, output_option
 
 __all__ = ["export"]
+
+log = logging.getLogger(__name__)
 
 
 @click.command(cls=Command)
@@ -57,20 +60,15 @@ def export(
     from ..export.onnx_export import check_opset
     from ..models import create_model
 
-    def progress(message: str) -> None:
-        click.echo(f"[vgg-deploy] {message}", err=True)
-
     check_opset(opset)  # before the model is built
     started = time.perf_counter()
-    progress(f"building {model_name} ({'random weights' if weights is None else weights})")
+    log.info("building %s (%s)", model_name, "random weights" if weights is None else weights)
     model = create_model(
         model_name, num_classes=num_classes, in_channels=in_channels, width_divisor=width_divisor,
         classifier_width=classifier_width, input_size=input_size, classifier_input=classifier_input,
         weights=weights,
     )
-    result = export_onnx(
-        model, output, opset=opset, batch=fixed_batch, weights=weights or "random", seed=seed, progress=progress
-    )
+    result = export_onnx(model, output, opset=opset, batch=fixed_batch, weights=weights or "random", seed=seed)
     total = time.perf_counter() - started
     if as_json:
         click.echo(json.dumps({**result.to_dict(), "total_seconds": round(total, 3)}, indent=2))

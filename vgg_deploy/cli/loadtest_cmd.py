@@ -42,7 +42,8 @@ def loadtest(url: str, name: str | None, concurrency: int, requests: int, batch_
       vgg-deploy loadtest grpc://127.0.0.1:8001 --batch-size 4 -o loadtest-results --json
     """
     from ..artifacts import write_text_atomic
-    from ..serve.loadtest import LoadTestSpec, render_markdown, run_loadtest
+    from ..serve.loadtest import run_loadtest
+    from ..serve.loadtest_results import LoadTestSpec, render_markdown
 
     spec = LoadTestSpec(url=url, protocol=protocol, model=name, concurrency=concurrency, requests=requests,
                         batch=batch_size, warmup=warmup, metrics_url=metrics_url, timeout_s=timeout_s)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..artifacts import atomic_folder
+from ..errors import DataError
 from ..optional import require
-from .sources import DataError
 
 if TYPE_CHECKING:
     from PIL import Image

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 import numpy as np
 
 from ..errors import VGGDeployError
 from ..models.family import ModelFamily
 
+if TYPE_CHECKING:
+    import PIL.Image
+
 __all__ = ["preprocess_image", "to_model_mode", "ImageInput"]
 
-ImageInput = Union["PIL.Image.Image", str, Path]  # noqa: F821 - PIL is imported lazily
+ImageInput = Union["PIL.Image.Image", str, Path]  # PIL is imported lazily
 
 
 def preprocess_image(image: ImageInput, config: ModelFamily) -> np.ndarray:

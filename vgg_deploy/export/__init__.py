@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .metadata import INPUT_NAME, OUTPUT_NAME, config_from_metadata, config_metadata, read_metadata
+from .metadata import (INPUT_NAME, OUTPUT_NAME, OnnxMetadata, config_from_metadata, config_metadata, read_metadata,
+                       read_onnx_metadata)
 from .parity import Parity, compare_logits
 
 if TYPE_CHECKING:
@@ -12,7 +13,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "export_onnx", "verify_onnx", "ExportResult", "DEFAULT_OPSET", "INPUT_NAME", "OUTPUT_NAME",
-    "config_metadata", "read_metadata", "config_from_metadata", "Parity", "compare_logits",
+    "config_metadata", "read_metadata", "config_from_metadata", "OnnxMetadata", "read_onnx_metadata", "Parity",
+    "compare_logits",
 ]
 
 _EXPORTER_NAMES = {"export_onnx", "verify_onnx", "ExportResult", "DEFAULT_OPSET"}

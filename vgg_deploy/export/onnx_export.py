@@ -7,10 +7,11 @@ weights go inline (every VGG is under ONNX's 2 GB protobuf limit), so the atomic
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -24,6 +25,8 @@ from .parity import Parity, compare_logits
 
 __all__ = ["export_onnx", "ExportResult", "verify_onnx", "supported_opsets", "check_opset", "DEFAULT_OPSET", "INPUT_NAME",
            "OUTPUT_NAME"]
+
+log = logging.getLogger(__name__)
 
 DEFAULT_OPSET = 17
 DYNAMIC_VERIFY_BATCHES = (1, 5)
@@ -61,7 +64,7 @@ def export_onnx(
     weights: str = "random",
     verify: bool = True,
     seed: int = 0,
-    progress: Callable[[str], None] = lambda message: None,
+    progress: object = None,  # retired (issue 14): removed after the merge
 ) -> ExportResult:
     """Export `model` to `output` (dynamic batch when `batch` is None), check it, verify it, then rename it in place.
 
@@ -75,7 +78,7 @@ def export_onnx(
                           expected_bytes=4 * config.parameter_count)
     model = model.eval()
     started = time.perf_counter()
-    progress(f"exporting {config.name} with torch.onnx (dynamo), opset {opset}")
+    log.info("exporting %s with torch.onnx (dynamo), opset %d", config.name, opset)
     proto = _export_proto(model, opset=opset, batch=batch)
     written = _opset_of(proto)
     if written != opset:  # the exporter falls back silently where it cannot honour the request
@@ -92,7 +95,7 @@ def export_onnx(
         verify_batches: tuple[int, ...] = ()
         if verify:
             verify_batches = DYNAMIC_VERIFY_BATCHES if batch is None else (batch, batch)
-            progress(f"verifying with ONNX Runtime against PyTorch on batches of {' and '.join(map(str, verify_batches))}")
+            log.info("verifying with ONNX Runtime against PyTorch on batches of %s", " and ".join(map(str, verify_batches)))
             parity = verify_onnx(model, tmp, batch_sizes=verify_batches, seed=seed)
             if not parity.passed:
                 raise ParityError(f"{output}: ONNX output differs from PyTorch, not written: {parity.summary()}")

@@ -6,22 +6,23 @@ from __future__ import annotations
 from typing import Any
 
 from .alexnet import AlexNetConfig
-from .config import VGGConfig
-from .family import ModelFamily, PublishedAccuracy, recognise_checkpoint
+from .config import STANDARD_BLOCKS, VGGConfig, infer_architecture
+from .create import create_model
+from .family import ModelFamily, PublishedAccuracy
 from .lenet import LeNetConfig
-from .registry import (STANDARD_BLOCKS, ModelInfo, UnknownModelError, create_model, list_models, model_config,
-                       model_info, published_accuracy)
+from .registry import (ModelInfo, UnknownModelError, describe_checkpoint, list_models, model_config, model_info,
+                       published_accuracy, recognise_checkpoint)
 
 __all__ = [
     "VGG", "VGGConfig", "vgg_block", "build_vgg", "list_models", "model_config", "create_model",
     "UnknownModelError", "STANDARD_BLOCKS", "read_state_dict", "load_weights", "infer_architecture",
     "ModelFamily", "AlexNetConfig", "LeNetConfig", "PublishedAccuracy", "published_accuracy", "ModelInfo", "model_info",
-    "recognise_checkpoint",
+    "recognise_checkpoint", "describe_checkpoint",
 ]
 
 _TORCH_NAMES = {
     "VGG": "vgg", "vgg_block": "vgg", "build_vgg": "vgg",
-    "read_state_dict": "checkpoint", "load_weights": "checkpoint", "infer_architecture": "checkpoint",
+    "read_state_dict": "checkpoint", "load_weights": "checkpoint",
 }
 
 

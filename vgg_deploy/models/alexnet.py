@@ -7,13 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from .family import register_family
 from .layers import Layer, LayeredConfig, act, conv, dropout, linear, pool
 
 __all__ = ["AlexNetConfig"]
 
 
-@register_family
 @dataclass(frozen=True, kw_only=True)
 class AlexNetConfig(LayeredConfig):
     family: ClassVar[str] = "alexnet"

@@ -1,25 +1,20 @@
-"""Reading checkpoints safely, recognising their architecture, and loading them with strict checking."""
+"""Reading checkpoints safely, torchvision's published ImageNet weights, and loading with strict checking.
+(What a VGG state dict says about its architecture is plain data: `config.infer_architecture`.)"""
 
 from __future__ import annotations
 
-import math
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
 import torch
-
 from torch import nn
 
+from ..artifacts import InputFileError, check_input_file, file_sha256
 from ..errors import CheckpointError, first_line
-from .config import VGGConfig
-from .family import describe_checkpoint
+from .registry import describe_checkpoint, model_config
 
-__all__ = [
-    "read_state_dict", "load_weights", "fit_config", "infer_architecture", "CheckpointArchitecture",
-    "imagenet_state_dict", "IMAGENET_URLS",
-]
+__all__ = ["read_state_dict", "load_weights", "imagenet_state_dict", "IMAGENET_URLS"]
 
 # torchvision's published ImageNet-1k weights (IMAGENET1K_V1), in its state-dict layout.
 IMAGENET_URLS = {
@@ -45,8 +40,6 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     import pickle
     import warnings
 
-    from ..artifacts import InputFileError, check_input_file
-
     path = Path(path)
     if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint file; pass a .pt/.pth/.safetensors state dict")
@@ -67,8 +60,7 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         # torch's text advises weights_only=False, i.e. running the file's code: never pass that on.
         text = str(exc)
         after = text.split("WeightsUnpickler error:", 1)[1] if "WeightsUnpickler error:" in text else ""
-        detail = next((line.strip() for line in after.splitlines() if line.strip()), "")
-        detail = detail.split(". Please", 1)[0][:160]  # torch goes on to explain how to trust the file: we do not
+        detail = first_line(after, default="").strip().split(". Please", 1)[0][:160]  # torch goes on to explain how to trust the file: we do not
         if "Unsupported global" in detail:
             raise CheckpointError(
                 f"{path}: not a plain state dict: it holds Python objects that safe loading refuses ({detail}); "
@@ -107,112 +99,6 @@ def _unwrap(obj: object, path: Path) -> dict[str, torch.Tensor]:
     return state
 
 
-@dataclass(frozen=True)
-class CheckpointArchitecture:
-    """What a torchvision-layout VGG state dict says about the network that made it."""
-
-    blocks: tuple[tuple[int, int], ...]
-    batch_norm: bool
-    in_channels: int
-    num_classes: int | None
-    classifier_width: int | None = None  # rows of classifier.0 (4096 in torchvision's models)
-    classifier_in_features: int | None = None  # columns of classifier.0: last channels x the pooled map
-
-    def standard_name(self) -> str | None:
-        """The registered standard model with these blocks (at any width divisor), if any."""
-        from .registry import STANDARD_BLOCKS
-
-        for name, blocks in STANDARD_BLOCKS.items():
-            if self.divisor_of(blocks) is not None:
-                return f"{name}_bn" if self.batch_norm else name
-        return None
-
-    def divisor_of(self, blocks: tuple[tuple[int, int], ...]) -> int | None:
-        """The width divisor that turns `blocks` into this checkpoint's blocks; None if none does."""
-        if [n for n, _ in blocks] != [n for n, _ in self.blocks]:
-            return None
-        for divisor in (1, 2, 4, 8, 16):
-            if all(max(1, c // divisor) == mine for (_, c), (_, mine) in zip(blocks, self.blocks)):
-                return divisor
-        return None
-
-    def describe(self) -> str:
-        name = self.standard_name()
-        if name is None:
-            return f"a custom VGG with blocks {list(self.blocks)}, batch_norm={self.batch_norm}"
-        from .registry import STANDARD_BLOCKS
-
-        divisor = self.divisor_of(STANDARD_BLOCKS[name.removesuffix("_bn")])
-        options = f"--model {name}"
-        if self.num_classes is not None:
-            options += f" --num-classes {self.num_classes}"
-        if self.in_channels != 3:
-            options += f" --in-channels {self.in_channels}"
-        if divisor != 1:
-            options += f" --width-divisor {divisor}"
-        if self.classifier_width is not None and self.classifier_width != 4096:
-            options += f" --classifier-width {self.classifier_width}"
-        channels = self.blocks[-1][1]
-        if self.classifier_in_features is not None and self.classifier_in_features != channels * 49:
-            # not torchvision's 7x7 average pool: a plain flatten of the last feature map, whose area says the input
-            side = math.isqrt(self.classifier_in_features // channels) if self.classifier_in_features % channels == 0 else 0
-            if side and side * side * channels == self.classifier_in_features:
-                options += f" --classifier-input flatten --input-size {side << len(self.blocks)}"
-            else:
-                options += " --classifier-input flatten (with a non-square input size)"
-        return options
-
-
-def infer_architecture(state: Mapping[str, torch.Tensor]) -> CheckpointArchitecture | None:
-    """Recover blocks and batch norm from torchvision's flat `features.N` numbering; None if not that layout."""
-    convs = sorted(
-        (int(m.group(1)), tuple(v.shape))
-        for k, v in state.items()
-        if (m := re.fullmatch(r"features\.(\d+)\.weight", k)) and v.ndim == 4
-    )
-    if not convs or any(shape[2:] != (3, 3) for _, shape in convs):
-        return None  # no convs, or not VGG's 3x3 kernels
-    batch_norm = any(re.fullmatch(r"features\.\d+\.running_mean", k) for k in state)
-    step = 3 if batch_norm else 2  # conv, [bn], relu
-    blocks: list[tuple[int, int]] = []
-    count = 1
-    for (prev, prev_shape), (index, _) in zip(convs, convs[1:]):
-        if index - prev == step:
-            count += 1
-        elif index - prev == step + 1:  # a max-pool sits between them
-            blocks.append((count, prev_shape[0]))
-            count = 1
-        else:
-            return None
-    blocks.append((count, convs[-1][1][0]))
-    last, first = state.get("classifier.6.weight"), state.get("classifier.0.weight")
-    return CheckpointArchitecture(
-        blocks=tuple(blocks), batch_norm=batch_norm, in_channels=convs[0][1][1],
-        num_classes=int(last.shape[0]) if last is not None and last.ndim == 2 else None,
-        classifier_width=int(first.shape[0]) if first is not None and first.ndim == 2 else None,
-        classifier_in_features=int(first.shape[1]) if first is not None and first.ndim == 2 else None,
-    )
-
-
-def fit_config(config: VGGConfig, state: Mapping[str, torch.Tensor], *, keep: frozenset[str] = frozenset()) -> VGGConfig:
-    """Take class count, input channels, classifier width and width divisor from the checkpoint.
-
-    Fields named in `keep` (the ones the user set) are left alone; the divisor is taken only when the
-    checkpoint has this config's blocks at another width.
-    """
-    arch = infer_architecture(state)
-    if arch is None:
-        return config
-    first = state.get("classifier.0.weight")
-    found = {
-        "num_classes": arch.num_classes,
-        "in_channels": arch.in_channels,
-        "classifier_width": int(first.shape[0]) if first is not None and first.ndim == 2 else None,
-        "width_divisor": arch.divisor_of(config.blocks),
-    }
-    return config.with_options(**{k: v for k, v in found.items() if k not in keep})
-
-
 def load_weights(model: nn.Module, state: Mapping[str, torch.Tensor], *, source: str | Path) -> None:
     """Strictly load `state` into `model`; a mismatch is one CheckpointError naming the first bad keys."""
     expected = model.state_dict()
@@ -237,8 +123,6 @@ def load_weights(model: nn.Module, state: Mapping[str, torch.Tensor], *, source:
 
 def imagenet_state_dict(config: Any) -> tuple[dict[str, torch.Tensor], str]:
     """torchvision's ImageNet weights for a standard model, through torch's hub cache (downloads when online)."""
-    from .registry import model_config
-
     name = str(config.name)
     url = IMAGENET_URLS.get(name)
     if url is None:
@@ -267,15 +151,20 @@ def imagenet_state_dict(config: Any) -> tuple[dict[str, torch.Tensor], str]:
 def _drop_damaged_cache(url: str) -> None:
     """torch.hub checks a file's hash only when it downloads it: a truncated copy in the cache would be reused
     forever (and its load error would look like being offline). The name carries the hash's first hex digits."""
-    import hashlib
-
     cached = Path(torch.hub.get_dir()) / "checkpoints" / Path(url).name
     prefix = re.search(r"-([a-f0-9]{6,})\.", cached.name)
     if prefix is None or not cached.is_file():
         return
-    digest = hashlib.sha256()
-    with open(cached, "rb") as fp:
-        for block in iter(lambda: fp.read(1 << 20), b""):
-            digest.update(block)
-    if not digest.hexdigest().startswith(prefix.group(1)):
+    if not _cached_sha256(cached).startswith(prefix.group(1)):
         cached.unlink()  # damaged: let torch.hub download it again
+
+
+_HASHED: dict[tuple[str, int, int], str] = {}  # (path, mtime_ns, size) -> sha256: VGG-16's 528 MB once per process
+
+
+def _cached_sha256(path: Path) -> str:
+    info = path.stat()
+    key = (str(path), info.st_mtime_ns, info.st_size)
+    if key not in _HASHED:
+        _HASHED[key] = file_sha256(path)
+    return _HASHED[key]

@@ -1,27 +1,37 @@
-"""A VGG network's configuration and preprocessing facts: plain data, readable without torch."""
+"""A VGG network's configuration and preprocessing facts, and what a torchvision-layout VGG state dict says about
+the network that made it: plain data, readable without torch."""
 
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, Literal, Mapping
 
 from ..errors import ConfigError
-from .family import IMAGENET_MEAN, IMAGENET_STD, ImageConfig, ModelFamily, register_family
+from .family import IMAGENET_MEAN, IMAGENET_STD, ImageConfig, ModelFamily
 
 if TYPE_CHECKING:
     from torch import Tensor
 
     from .vgg import VGG
 
-__all__ = ["VGGConfig", "IMAGENET_MEAN", "IMAGENET_STD", "check_buildable", "MAX_PARAMETER_BYTES"]
+__all__ = [
+    "VGGConfig", "IMAGENET_MEAN", "IMAGENET_STD", "STANDARD_BLOCKS", "CheckpointArchitecture", "infer_architecture",
+    "fit_config",
+]
 
 ClassifierInput = Literal["avgpool", "flatten"]
 
-# ONNX files are written with their weights inline (one self-contained file), and protobuf caps a file at 2 GB.
-MAX_PARAMETER_BYTES = 2 * 10**9
+# torchvision's cfgs "A", "B", "D", "E" written as VGG blocks: (num_convs, out_channels).
+STANDARD_BLOCKS: dict[str, tuple[tuple[int, int], ...]] = {
+    "vgg11": ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512)),
+    "vgg13": ((2, 64), (2, 128), (2, 256), (2, 512), (2, 512)),
+    "vgg16": ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512)),
+    "vgg19": ((2, 64), (2, 128), (4, 256), (4, 512), (4, 512)),
+}
 
 
-@register_family
 @dataclass(frozen=True, kw_only=True)
 class VGGConfig(ImageConfig):
     """Everything that defines a VGG network and its preprocessing; readable without building the model.
@@ -107,21 +117,16 @@ class VGGConfig(ImageConfig):
         return build_vgg(self)
 
     def fit_checkpoint(self, state: Mapping[str, Tensor], *, keep: frozenset[str] = frozenset()) -> VGGConfig:
-        from .checkpoint import fit_config
-
         return fit_config(self, state, keep=keep)
 
     @classmethod
-    def recognise(cls, state: Mapping[str, Tensor]) -> str | None:
-        from .checkpoint import infer_architecture
-
+    def recognise(cls, state: Mapping[str, Tensor], *, registered: Mapping[str, ModelFamily]) -> str | None:
+        """The standard VGG (at any width divisor) whose blocks `state` has; the registry's list is not needed."""
         arch = infer_architecture(state)
         return arch.standard_name() if arch is not None else None
 
     @classmethod
-    def describe_state(cls, state: Mapping[str, Tensor]) -> str | None:
-        from .checkpoint import infer_architecture
-
+    def describe_state(cls, state: Mapping[str, Tensor], *, registered: Mapping[str, ModelFamily]) -> str | None:
         arch = infer_architecture(state)
         return arch.describe() if arch is not None else None
 
@@ -147,27 +152,103 @@ def _check_config(cfg: VGGConfig) -> None:
         )
 
 
-def check_buildable(cfg: ModelFamily, *, memory_bytes: int | None = None) -> None:
-    """Refuse, before anything is allocated, a model whose weights cannot go into one ONNX file or whose
-    activations for one image exceed this machine's memory (an --input-size of 100000 would ask for terabytes)."""
-    h, w = cfg.input_size
-    weights = 4 * cfg.parameter_count
-    if weights > MAX_PARAMETER_BYTES:
-        hint = " or --classifier-input avgpool" if getattr(cfg, "classifier_input", None) == "flatten" else ""
-        raise ConfigError(f"{cfg.name} at {h}x{w}: {weights / 1e9:.1f} GB of fp32 weights exceeds ONNX's 2 GB file "
-                          f"limit; use a smaller --input-size{hint}")
-    if memory_bytes is None:
-        memory_bytes = _physical_memory()
-    activations = cfg.activation_bytes_per_image
-    if memory_bytes and activations > memory_bytes:
-        raise ConfigError(f"{cfg.name} at {h}x{w}: one image needs about {activations / 1e9:.1f} GB of activations, "
-                          f"more than this machine's {memory_bytes / 1e9:.1f} GB of memory; use a smaller --input-size")
+@dataclass(frozen=True)
+class CheckpointArchitecture:
+    """What a torchvision-layout VGG state dict says about the network that made it."""
+
+    blocks: tuple[tuple[int, int], ...]
+    batch_norm: bool
+    in_channels: int
+    num_classes: int | None
+    classifier_width: int | None = None  # rows of classifier.0 (4096 in torchvision's models)
+    classifier_in_features: int | None = None  # columns of classifier.0: last channels x the pooled map
+
+    def standard_name(self) -> str | None:
+        """The registered standard model with these blocks (at any width divisor), if any."""
+        for name, blocks in STANDARD_BLOCKS.items():
+            if self.divisor_of(blocks) is not None:
+                return f"{name}_bn" if self.batch_norm else name
+        return None
+
+    def divisor_of(self, blocks: tuple[tuple[int, int], ...]) -> int | None:
+        """The width divisor that turns `blocks` into this checkpoint's blocks; None if none does."""
+        if [n for n, _ in blocks] != [n for n, _ in self.blocks]:
+            return None
+        for divisor in (1, 2, 4, 8, 16):
+            if all(max(1, c // divisor) == mine for (_, c), (_, mine) in zip(blocks, self.blocks)):
+                return divisor
+        return None
+
+    def describe(self) -> str:
+        name = self.standard_name()
+        if name is None:
+            return f"a custom VGG with blocks {list(self.blocks)}, batch_norm={self.batch_norm}"
+        divisor = self.divisor_of(STANDARD_BLOCKS[name.removesuffix("_bn")])
+        options = f"--model {name}"
+        if self.num_classes is not None:
+            options += f" --num-classes {self.num_classes}"
+        if self.in_channels != 3:
+            options += f" --in-channels {self.in_channels}"
+        if divisor != 1:
+            options += f" --width-divisor {divisor}"
+        if self.classifier_width is not None and self.classifier_width != 4096:
+            options += f" --classifier-width {self.classifier_width}"
+        channels = self.blocks[-1][1]
+        if self.classifier_in_features is not None and self.classifier_in_features != channels * 49:
+            # not torchvision's 7x7 average pool: a plain flatten of the last feature map, whose area says the input
+            side = math.isqrt(self.classifier_in_features // channels) if self.classifier_in_features % channels == 0 else 0
+            if side and side * side * channels == self.classifier_in_features:
+                options += f" --classifier-input flatten --input-size {side << len(self.blocks)}"
+            else:
+                options += " --classifier-input flatten (with a non-square input size)"
+        return options
 
 
-def _physical_memory() -> int:
-    import os
+def infer_architecture(state: Mapping[str, Tensor]) -> CheckpointArchitecture | None:
+    """Recover blocks and batch norm from torchvision's flat `features.N` numbering; None if not that layout."""
+    convs = sorted(
+        (int(m.group(1)), tuple(v.shape))
+        for k, v in state.items()
+        if (m := re.fullmatch(r"features\.(\d+)\.weight", k)) and v.ndim == 4
+    )
+    if not convs or any(shape[2:] != (3, 3) for _, shape in convs):
+        return None  # no convs, or not VGG's 3x3 kernels
+    batch_norm = any(re.fullmatch(r"features\.\d+\.running_mean", k) for k in state)
+    step = 3 if batch_norm else 2  # conv, [bn], relu
+    blocks: list[tuple[int, int]] = []
+    count = 1
+    for (prev, prev_shape), (index, _) in zip(convs, convs[1:]):
+        if index - prev == step:
+            count += 1
+        elif index - prev == step + 1:  # a max-pool sits between them
+            blocks.append((count, prev_shape[0]))
+            count = 1
+        else:
+            return None
+    blocks.append((count, convs[-1][1][0]))
+    last, first = state.get("classifier.6.weight"), state.get("classifier.0.weight")
+    return CheckpointArchitecture(
+        blocks=tuple(blocks), batch_norm=batch_norm, in_channels=convs[0][1][1],
+        num_classes=int(last.shape[0]) if last is not None and last.ndim == 2 else None,
+        classifier_width=int(first.shape[0]) if first is not None and first.ndim == 2 else None,
+        classifier_in_features=int(first.shape[1]) if first is not None and first.ndim == 2 else None,
+    )
 
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError, AttributeError):
-        return 0
+
+def fit_config(config: VGGConfig, state: Mapping[str, Tensor], *, keep: frozenset[str] = frozenset()) -> VGGConfig:
+    """Take class count, input channels, classifier width and width divisor from the checkpoint.
+
+    Fields named in `keep` (the ones the user set) are left alone; the divisor is taken only when the
+    checkpoint has this config's blocks at another width.
+    """
+    arch = infer_architecture(state)
+    if arch is None:
+        return config
+    first = state.get("classifier.0.weight")
+    found = {
+        "num_classes": arch.num_classes,
+        "in_channels": arch.in_channels,
+        "classifier_width": int(first.shape[0]) if first is not None and first.ndim == 2 else None,
+        "width_divisor": arch.divisor_of(config.blocks),
+    }
+    return config.with_options(**{k: v for k, v in found.items() if k not in keep})

@@ -1,8 +1,8 @@
 """The model-family protocol: what every registered architecture tells the rest of vgg-deploy, torch-free.
 
 Export, precision conversion, engines, the runners and the benchmark only use what `ModelFamily` names, so a new
-architecture is one config class (and its network) registered here; nothing outside its own module asks which
-family a model is. `ImageConfig` holds the facts every family shares (input, classes, preprocessing) and the
+architecture is one config class (and its network), listed in the registry; nothing outside its own module asks
+which family a model is. `ImageConfig` holds the facts every family shares (input, classes, preprocessing) and the
 generic parts (options, ONNX metadata to and from); a family adds its architecture's fields and methods.
 """
 
@@ -11,21 +11,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, ClassVar, Mapping, Protocol, TypeVar, runtime_checkable
 
-from ..errors import ConfigError, VGGDeployError
+from ..errors import ConfigError
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
 
 __all__ = [
-    "ModelFamily", "ImageConfig", "IMAGENET_MEAN", "IMAGENET_STD", "register_family", "family_of", "families",
-    "config_from_facts", "recognise_checkpoint", "same_layout", "describe_checkpoint", "PublishedAccuracy",
+    "ModelFamily", "ImageConfig", "IMAGENET_MEAN", "IMAGENET_STD", "same_layout", "PublishedAccuracy",
+    "check_buildable", "MAX_PARAMETER_BYTES",
 ]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 
-# metadata keys written before families existed: an ONNX without "family" is a VGG
-DEFAULT_FAMILY = "vgg"
+# ONNX files are written with their weights inline (one self-contained file), and protobuf caps a file at 2 GB.
+MAX_PARAMETER_BYTES = 2 * 10**9
 
 
 @dataclass(frozen=True)
@@ -160,16 +160,14 @@ class ImageConfig:
         return facts
 
     @classmethod
-    def recognise(cls, state: Mapping[str, Tensor]) -> str | None:
-        """The registered model of this family whose state-dict layout `state` has (any class count), or None."""
+    def recognise(cls, state: Mapping[str, Tensor], *, registered: Mapping[str, ModelFamily]) -> str | None:
+        """The model among `registered` (name -> config) of this family whose state-dict layout `state` has (any
+        class count), or None."""
         import torch
-
-        from .registry import list_models, model_config
 
         if cls.classes_key not in state:
             return None
-        for name in list_models():
-            config = model_config(name)
+        for name, config in registered.items():
             if type(config) is not cls:
                 continue
             with torch.device("meta"):  # shapes only: no weights allocated or initialised (AlexNet: 244 MB, 0.25 s)
@@ -179,9 +177,9 @@ class ImageConfig:
         return None
 
     @classmethod
-    def describe_state(cls, state: Mapping[str, Tensor]) -> str | None:
+    def describe_state(cls, state: Mapping[str, Tensor], *, registered: Mapping[str, ModelFamily]) -> str | None:
         """How to rebuild the model a state dict came from (`--model NAME`), if it is one of this family."""
-        name = cls.recognise(state)
+        name = cls.recognise(state, registered=registered)
         return None if name is None else f"--model {name}"
 
     @classmethod
@@ -211,53 +209,27 @@ def _per_channel(values: tuple[float, ...], channels: int) -> tuple[float, ...]:
     return (avg,) * channels
 
 
-_FAMILIES: dict[str, type[ImageConfig]] = {}
+def check_buildable(cfg: ModelFamily, *, memory_bytes: int | None = None) -> None:
+    """Refuse, before anything is allocated, a model whose weights cannot go into one ONNX file or whose
+    activations for one image exceed this machine's memory (an --input-size of 100000 would ask for terabytes)."""
+    h, w = cfg.input_size
+    weights = 4 * cfg.parameter_count
+    if weights > MAX_PARAMETER_BYTES:
+        hint = " or --classifier-input avgpool" if getattr(cfg, "classifier_input", None) == "flatten" else ""
+        raise ConfigError(f"{cfg.name} at {h}x{w}: {weights / 1e9:.1f} GB of fp32 weights exceeds ONNX's 2 GB file "
+                          f"limit; use a smaller --input-size{hint}")
+    if memory_bytes is None:
+        memory_bytes = _physical_memory()
+    activations = cfg.activation_bytes_per_image
+    if memory_bytes and activations > memory_bytes:
+        raise ConfigError(f"{cfg.name} at {h}x{w}: one image needs about {activations / 1e9:.1f} GB of activations, "
+                          f"more than this machine's {memory_bytes / 1e9:.1f} GB of memory; use a smaller --input-size")
 
 
-def register_family(cls: type[C]) -> type[C]:
-    """Class decorator: make a config class the one that reads its family's metadata and checkpoints."""
-    _FAMILIES[cls.family] = cls
-    return cls
+def _physical_memory() -> int:
+    import os
 
-
-def families() -> dict[str, type[ImageConfig]]:
-    from . import registry  # noqa: F401  (importing the registry registers every family)
-
-    return dict(_FAMILIES)
-
-
-def family_of(name: str) -> type[ImageConfig]:
-    known = families()
-    if name not in known:
-        raise VGGDeployError(f"unknown model family {name!r}; this vgg-deploy knows: {', '.join(sorted(known))}")
-    return known[name]
-
-
-def config_from_facts(facts: Mapping[str, Any], *, source: str) -> Any:
-    """The config an artifact's metadata describes, through its family's own reader."""
-    cls = family_of(str(facts.get("family", DEFAULT_FAMILY)))
     try:
-        return cls.from_metadata(facts)
-    except (TypeError, KeyError, ValueError) as exc:
-        raise VGGDeployError(f"{source}: its vgg-deploy metadata does not describe a {cls.family} model ({exc}); "
-                             "export it again with `vgg-deploy export`") from None
-
-
-def recognise_checkpoint(state: Mapping[str, Tensor]) -> str | None:
-    """The registered model whose layout a state dict has (asking every family), or None."""
-    for cls in families().values():
-        name = cls.recognise(state)
-        if name is not None:
-            return name
-    return None
-
-
-def describe_checkpoint(state: Mapping[str, Tensor]) -> str | None:
-    """What model a state dict fits, for error messages (e.g. "--model alexnet --num-classes 10"), or None."""
-    known = families().values()
-    owner = next((cls for cls in known if cls.recognise(state) is not None), None)
-    for cls in [owner] if owner is not None else known:  # a family's own reading before another's guess
-        text = cls.describe_state(state)
-        if text is not None:
-            return text
-    return None
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return 0

@@ -7,13 +7,11 @@ from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 from ..errors import ConfigError
-from .family import register_family
 from .layers import Layer, LayeredConfig, act, conv, linear, pool
 
 __all__ = ["LeNetConfig"]
 
 
-@register_family
 @dataclass(frozen=True, kw_only=True)
 class LeNetConfig(LayeredConfig):
     family: ClassVar[str] = "lenet"

@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
-from .layers import Layer, LayeredConfig
+if TYPE_CHECKING:
+    from .layers import Layer, LayeredConfig  # the config builds its network: no import back at run time
 
 __all__ = ["LayeredNet", "build_layered"]
 

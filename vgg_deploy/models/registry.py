@@ -1,33 +1,31 @@
 """Named models: the standard VGG variants, the d2l Fashion-MNIST VGG, a tiny test model, and the reference
-architectures VGG is compared with (AlexNet, LeNet-5), with the published ImageNet accuracy of each."""
+architectures VGG is compared with (AlexNet, LeNet-5), with the published ImageNet accuracy of each; the model
+families, and the questions only the whole registry can answer (which model a checkpoint or metadata describes)."""
 
 from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Mapping
 
 from ..errors import VGGDeployError
 from .alexnet import AlexNetConfig
-from .config import VGGConfig, check_buildable
-from .family import ModelFamily, PublishedAccuracy
+from .config import STANDARD_BLOCKS, VGGConfig
+from .family import ImageConfig, ModelFamily, PublishedAccuracy
 from .lenet import LeNetConfig
 
 if TYPE_CHECKING:
-    from torch import nn
+    from torch import Tensor
 
 __all__ = [
-    "list_models", "model_config", "create_model", "UnknownModelError", "STANDARD_BLOCKS", "published_accuracy",
-    "PUBLISHED_SOURCE", "ModelInfo", "model_info",
+    "list_models", "model_config", "UnknownModelError", "published_accuracy", "PUBLISHED_SOURCE", "ModelInfo",
+    "model_info", "families", "family_of", "config_from_facts", "recognise_checkpoint", "describe_checkpoint",
 ]
 
-# torchvision's cfgs "A", "B", "D", "E" written as VGG blocks: (num_convs, out_channels).
-STANDARD_BLOCKS: dict[str, tuple[tuple[int, int], ...]] = {
-    "vgg11": ((1, 64), (1, 128), (2, 256), (2, 512), (2, 512)),
-    "vgg13": ((2, 64), (2, 128), (2, 256), (2, 512), (2, 512)),
-    "vgg16": ((2, 64), (2, 128), (3, 256), (3, 512), (3, 512)),
-    "vgg19": ((2, 64), (2, 128), (4, 256), (4, 512), (4, 512)),
-}
+# Every model family, by the name its metadata carries: a new architecture is one config class added here.
+_FAMILIES: dict[str, type[ImageConfig]] = {cls.family: cls for cls in (VGGConfig, AlexNetConfig, LeNetConfig)}
+# metadata keys written before families existed: an ONNX without "family" is a VGG
+DEFAULT_FAMILY = "vgg"
 
 
 # torchvision's IMAGENET1K_V1 weights, ImageNet-1k validation, single 224x224 center crop of a 256 resize.
@@ -69,7 +67,7 @@ def _registry() -> dict[str, ModelFamily]:
     return configs
 
 
-_CONFIGS = _registry()
+_CONFIGS = dict(sorted(_registry().items()))  # by name: recognising a checkpoint asks them in this order
 
 
 class UnknownModelError(VGGDeployError):
@@ -124,46 +122,41 @@ def model_config(name: str) -> Any:
         ) from None
 
 
-def create_model(
-    name: str,
-    *,
-    num_classes: int | None = None,
-    in_channels: int | None = None,
-    width_divisor: int | None = None,
-    input_size: tuple[int, int] | None = None,
-    classifier_input: str | None = None,
-    classifier_width: int | None = None,
-    dropout: float | None = None,
-    weights: str | None = None,
-) -> nn.Module:
-    """Build a registered model in eval mode; options left as None keep the model's defaults.
+def families() -> dict[str, type[ImageConfig]]:
+    return dict(_FAMILIES)
 
-    weights: None (random, torchvision's init), "imagenet" (torchvision's published file, standard models
-    only), or a checkpoint path. A checkpoint's class count (and for a VGG its input channels, classifier width
-    and width divisor) are used when not given here. VGG-only options given for another family are an error.
-    """
-    from .checkpoint import imagenet_state_dict, load_weights, read_state_dict
-    from .saved import checkpoint_config
 
-    saved = checkpoint_config(weights) if weights not in (None, "imagenet") else None
-    if saved is not None and saved.name != model_config(name).name:
-        raise VGGDeployError(f"{weights}: this checkpoint is a {saved.name} (from its metadata), not a {name}; "
-                             f"pass --model {saved.name}")
-    config = (saved or model_config(name)).with_options(
-        num_classes=num_classes, in_channels=in_channels, width_divisor=width_divisor, input_size=input_size,
-        classifier_input=classifier_input, classifier_width=classifier_width, dropout=dropout,
-    )
-    check_buildable(config)
-    if weights is None:
-        return config.build()
-    if weights == "imagenet":
-        state, source = imagenet_state_dict(config)
-    else:
-        state, source = read_state_dict(weights), weights
-        given = {"num_classes": num_classes, "in_channels": in_channels, "classifier_width": classifier_width,
-                 "width_divisor": width_divisor}
-        config = config.fit_checkpoint(state, keep=frozenset(k for k, v in given.items() if v is not None))
-        check_buildable(config)
-    model = config.build()
-    load_weights(model, state, source=source)
-    return model
+def family_of(name: str) -> type[ImageConfig]:
+    if name not in _FAMILIES:
+        raise VGGDeployError(f"unknown model family {name!r}; this vgg-deploy knows: {', '.join(sorted(_FAMILIES))}")
+    return _FAMILIES[name]
+
+
+def config_from_facts(facts: Mapping[str, Any], *, source: str) -> Any:
+    """The config an artifact's metadata describes, through its family's own reader."""
+    cls = family_of(str(facts.get("family", DEFAULT_FAMILY)))
+    try:
+        return cls.from_metadata(facts)
+    except (TypeError, KeyError, ValueError) as exc:
+        raise VGGDeployError(f"{source}: its vgg-deploy metadata does not describe a {cls.family} model ({exc}); "
+                             "export it again with `vgg-deploy export`") from None
+
+
+def recognise_checkpoint(state: Mapping[str, Tensor]) -> str | None:
+    """The registered model whose layout a state dict has (asking every family), or None."""
+    for cls in _FAMILIES.values():
+        name = cls.recognise(state, registered=_CONFIGS)
+        if name is not None:
+            return name
+    return None
+
+
+def describe_checkpoint(state: Mapping[str, Tensor]) -> str | None:
+    """What model a state dict fits, for error messages (e.g. "--model alexnet --num-classes 10"), or None."""
+    known = _FAMILIES.values()
+    owner = next((cls for cls in known if cls.recognise(state, registered=_CONFIGS) is not None), None)
+    for cls in [owner] if owner is not None else known:  # a family's own reading before another's guess
+        text = cls.describe_state(state, registered=_CONFIGS)
+        if text is not None:
+            return text
+    return None

@@ -7,12 +7,16 @@ The layers of all blocks sit flat in `features`, so parameter names match torchv
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
-from .config import VGGConfig
+if TYPE_CHECKING:
+    from .config import VGGConfig  # the config builds its network (config.build()): no import back at run time
 
 __all__ = ["VGG", "vgg_block", "build_vgg"]
+
 
 def vgg_block(
     num_convs: int, out_channels: int, *, in_channels: int | None = None, batch_norm: bool = False
@@ -26,7 +30,7 @@ def vgg_block(
         if i == 0 and in_channels is None:
             layers.append(nn.LazyConv2d(out_channels, kernel_size=3, padding=1))
         else:
-            layers.append(nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, kernel_size=3, padding=1))  # type: ignore[arg-type]
+            layers.append(nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, kernel_size=3, padding=1))
         if batch_norm:
             layers.append(nn.BatchNorm2d(out_channels))
         layers.append(nn.ReLU(inplace=True))

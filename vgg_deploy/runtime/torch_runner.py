@@ -121,7 +121,7 @@ class TorchRunner(BaseRunner):
     def _build_model(self) -> nn.Module:
         from ..models import create_model, list_models
         from ..models.checkpoint import read_state_dict
-        from ..models.family import describe_checkpoint, recognise_checkpoint
+        from ..models.registry import describe_checkpoint, recognise_checkpoint
         from ..models.saved import checkpoint_config
 
         path = Path(self._source)  # type: ignore[arg-type]

@@ -1,22 +1,24 @@
 """`loadtest`: concurrent tritonclient clients against a Triton server, latency percentiles per request and the
-batch Triton's dynamic batcher formed (from its metrics), as JSON and Markdown like `bench`.
+batch Triton's dynamic batcher formed (from its metrics); the report is `loadtest_results`.
 
 Bounded in both count (`requests`) and time (`timeout_s`): a slow or dead server ends the run, never hangs it.
 """
 
 from __future__ import annotations
 
-import platform
+import logging
 import threading
 import time
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from ..bench.stats import Measurement
+from ..errors import first_line
+from ..log import progress_bar
 from .facts import ServeError
+from .loadtest_results import LoadTestResult, LoadTestSpec, machine_facts, render_markdown
 from .metrics import ModelCounters, scrape_counters, scrape_models
 
 __all__ = ["LoadTestSpec", "LoadTestResult", "run_loadtest", "render_markdown", "split_url"]
@@ -24,63 +26,9 @@ __all__ = ["LoadTestSpec", "LoadTestResult", "run_loadtest", "render_markdown", 
 _DEFAULT_PORTS = {"http": 8000, "grpc": 8001}
 _MAX_ERROR_SAMPLES = 5
 _REQUEST_TIMEOUT_S = 60.0
+_METRICS_SETTLE_S = 3.0
 
-
-@dataclass(frozen=True)
-class LoadTestSpec:
-    url: str  # host:port, with or without http:// or grpc://
-    protocol: str = "http"
-    model: str | None = None  # None: the only model the server has
-    concurrency: int = 8
-    requests: int = 400
-    batch: int = 1
-    warmup: int = 8
-    metrics_url: str | None = None  # None: port 8002 on the server's host
-    timeout_s: float = 300.0  # the whole run, warmup included
-    seed: int = 0
-
-
-@dataclass(frozen=True)
-class LoadTestResult:
-    spec: LoadTestSpec
-    model: str
-    input_shape: tuple[int, ...]  # one request's shape, batch included
-    latency: Measurement | None  # seconds per successful request; None when none succeeded
-    wall_s: float
-    completed: int
-    errors: int
-    error_samples: tuple[str, ...]
-    server: ModelCounters | None  # counter deltas over the timed run; None when metrics were unreachable
-    created: str
-    machine: dict[str, Any] = field(default_factory=dict)
-    command: tuple[str, ...] = ()
-    timed_out: bool = False
-    endpoint: str = ""  # protocol://host:port actually used
-
-    @property
-    def requests_per_s(self) -> float:
-        return self.completed / self.wall_s if self.wall_s > 0 else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        latency = self.latency
-        ms = (lambda v: round(v * 1e3, 4))
-        return {
-            "schema": "vgg-deploy-loadtest", "schema_version": 1, "created": self.created,
-            "command": list(self.command), "machine": self.machine, "spec": asdict(self.spec), "model": self.model,
-            "endpoint": self.endpoint,
-            "input_shape": list(self.input_shape), "wall_s": round(self.wall_s, 4), "completed": self.completed,
-            "errors": self.errors, "error_samples": list(self.error_samples), "timed_out": self.timed_out,
-            "requests_per_s": round(self.requests_per_s, 3),
-            "images_per_s": round(self.requests_per_s * self.spec.batch, 3),
-            "latency_ms": None if latency is None else {
-                "p50": ms(latency.median), "p90": ms(latency.p90), "p99": ms(latency.p99),
-                "mean": ms(latency.mean), "min": ms(latency.min), "max": ms(latency.max)},
-            "latencies_s": [] if latency is None else [round(v, 7) for v in latency.latencies_s],
-            "server": None if self.server is None else {
-                **asdict(self.server), "average_batch": self.server.average_batch,
-                "requests_per_execution": (self.server.requests / self.server.executions
-                                           if self.server.executions else None)},
-        }
+log = logging.getLogger(__name__)
 
 
 _METRICS_SETTLE_S = 3.0
@@ -160,7 +108,7 @@ def run_loadtest(spec: LoadTestSpec, *, command: tuple[str, ...] = ()) -> LoadTe
         raise
     except Exception as exc:  # connection refused, unknown model: one line naming the server
         raise ServeError(f"cannot reach model {spec.model or '(any)'} at {protocol}://{address}: "
-                         f"{(str(exc).splitlines() or [type(exc).__name__])[0][:300]}") from None
+                         f"{first_line(exc)}") from None
     if datatype != "FP32":
         raise ServeError(f"model {model} takes {datatype} input; the load test sends FP32")
     shape = (spec.batch, *dims)
@@ -168,9 +116,11 @@ def run_loadtest(spec: LoadTestSpec, *, command: tuple[str, ...] = ()) -> LoadTe
     _drive(module, address, model, input_name, output_name, shape, spec.warmup, min(spec.concurrency, max(spec.warmup, 1)),
            deadline, spec.seed)
     before = _settled_counters(metrics_url, model)
+    log.info("%d requests of batch %d from %d clients to %s at %s://%s", spec.requests, spec.batch, spec.concurrency,
+             model, protocol, address)
     start = time.perf_counter()
     latencies, errors, timed_out = _drive(module, address, model, input_name, output_name, shape, spec.requests,
-                                          spec.concurrency, deadline, spec.seed + 1)
+                                          spec.concurrency, deadline, spec.seed + 1, desc="requests")
     wall = time.perf_counter() - start
     after = _settled_counters(metrics_url, model, at_least=None if before is None else before.requests + len(latencies))
     server = after - before if before is not None and after is not None else None
@@ -178,7 +128,7 @@ def run_loadtest(spec: LoadTestSpec, *, command: tuple[str, ...] = ()) -> LoadTe
         spec=spec, model=model, input_shape=shape,
         latency=Measurement(spec.batch, tuple(latencies)) if latencies else None, wall_s=wall,
         completed=len(latencies), errors=len(errors), error_samples=tuple(dict.fromkeys(errors))[:_MAX_ERROR_SAMPLES],
-        server=server, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), machine=_machine(), command=command,
+        server=server, created=time.strftime("%Y-%m-%dT%H:%M:%S%z"), machine=machine_facts(), command=command,
         timed_out=timed_out, endpoint=f"{protocol}://{address}",
     )
 
@@ -207,53 +157,99 @@ def _settled_counters(url: str, model: str, *, at_least: int | None = None,
     return last
 
 
+class _Tally:
+    """What the client threads share: requests issued, latencies, errors; `changed` is notified at every change."""
+
+    def __init__(self, *, total: int, deadline: float, clients: int) -> None:
+        self.changed = threading.Condition()
+        self.total, self.deadline, self.running = total, deadline, clients
+        self.issued = 0
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+        self.timed_out = False
+
+    def take(self) -> bool:
+        """Whether one more request may be sent: not past `total`, nor past the deadline."""
+        with self.changed:
+            if self.issued >= self.total:
+                return False
+            if time.monotonic() > self.deadline:
+                self.timed_out = True
+                return False
+            self.issued += 1
+            return True
+
+    def record(self, *, latency: float | None = None, error: str | None = None) -> None:
+        with self.changed:
+            if error is not None:
+                self.errors.append(error)
+            elif latency is not None:
+                self.latencies.append(latency)
+            self.changed.notify_all()
+
+    def client_stopped(self) -> None:
+        with self.changed:
+            self.running -= 1
+            self.changed.notify_all()
+
+    def finished(self, *, give_up: float) -> Iterator[int]:
+        """One item per finished request (answered or failed) as the clients report them; ends when every client
+        has stopped (or at `give_up`: the joins that follow bound the wait)."""
+        seen = 0
+        while True:
+            with self.changed:
+                self.changed.wait_for(lambda: len(self.latencies) + len(self.errors) > seen or self.running == 0,
+                                      timeout=max(0.0, give_up - time.monotonic()))
+                done, running = len(self.latencies) + len(self.errors), self.running > 0
+            while seen < done:
+                seen += 1
+                yield seen
+            if not running or time.monotonic() >= give_up:
+                return
+
+
 def _drive(module: Any, address: str, model: str, input_name: str, output_name: str, shape: tuple[int, ...],
-           total: int, concurrency: int, deadline: float, seed: int) -> tuple[list[float], list[str], bool]:
-    """`total` requests from `concurrency` threads, each with its own client; stops at `deadline`."""
+           total: int, concurrency: int, deadline: float, seed: int,
+           desc: str | None = None) -> tuple[list[float], list[str], bool]:
+    """`total` requests from `concurrency` threads, each with its own client; stops at `deadline`. With `desc`,
+    a progress bar counts the finished requests."""
     if total == 0:
         return [], [], False
-    lock = threading.Lock()
-    issued = [0]
-    latencies: list[float] = []
-    errors: list[str] = []
-    timed_out = [False]
+    tally = _Tally(total=total, deadline=deadline, clients=concurrency)
 
     def worker(index: int) -> None:
-        rng = np.random.default_rng(seed * 1000 + index)
-        batch = rng.standard_normal(shape).astype(np.float32)
-        client = _client(module, address)
+        client = None
         try:
+            rng = np.random.default_rng(seed * 1000 + index)
+            batch = rng.standard_normal(shape).astype(np.float32)
+            client = _client(module, address)
             request = module.InferInput(input_name, list(shape), "FP32")
             request.set_data_from_numpy(batch)
             outputs = [module.InferRequestedOutput(output_name)]
             timeout = {"client_timeout": _REQUEST_TIMEOUT_S} if module.__name__.endswith("grpc") else {}
-            while True:
-                with lock:
-                    if issued[0] >= total:
-                        return
-                    if time.monotonic() > deadline:
-                        timed_out[0] = True
-                        return
-                    issued[0] += 1
+            while tally.take():
                 began = time.perf_counter()
                 try:
                     # outputs by keyword: infer's third positional argument is the model version
                     client.infer(model, [request], outputs=outputs, **timeout)
-                    elapsed = time.perf_counter() - began
-                    with lock:
-                        latencies.append(elapsed)
+                    tally.record(latency=time.perf_counter() - began)
                 except Exception as exc:  # the server's error response: counted, not fatal
-                    with lock:
-                        errors.append((str(exc).splitlines() or [type(exc).__name__])[0][:200])
+                    tally.record(error=first_line(exc, limit=200))
         finally:
-            client.close()
+            if client is not None:
+                client.close()
+            tally.client_stopped()
 
     threads = [threading.Thread(target=worker, args=(i,), daemon=True) for i in range(concurrency)]
     for thread in threads:
         thread.start()
+    if desc is not None:
+        for _ in progress_bar(tally.finished(give_up=deadline + _REQUEST_TIMEOUT_S), desc=desc, total=total,
+                              unit="req"):
+            pass
     for thread in threads:
         thread.join(max(0.0, deadline - time.monotonic()) + _REQUEST_TIMEOUT_S + 5)
-    return latencies, errors, timed_out[0]
+    return tally.latencies, tally.errors, tally.timed_out
 
 
 def _client(module: Any, address: str) -> Any:
@@ -262,46 +258,3 @@ def _client(module: Any, address: str) -> Any:
         return module.InferenceServerClient(address, connection_timeout=_REQUEST_TIMEOUT_S,
                                             network_timeout=_REQUEST_TIMEOUT_S)
     return module.InferenceServerClient(address)
-
-
-def _machine() -> dict[str, Any]:
-    import os
-
-    model = "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fp:
-            model = next((line.split(":", 1)[1].strip() for line in fp if line.startswith("model name")), model)
-    except OSError:
-        pass
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpu": model,
-            "cores": os.cpu_count()}
-
-
-def render_markdown(report: dict[str, Any]) -> str:
-    """The load-test report (its JSON form) as Markdown."""
-    spec, lat, server = report["spec"], report["latency_ms"], report["server"]
-    lines = [f"# vgg-deploy loadtest: {report['model']}", ""]
-    lines += [f"- command: `{' '.join(report['command'])}`" if report["command"] else "- command: (API call)",
-              f"- created: {report['created']}",
-              f"- machine: {report['machine'].get('cpu')}, {report['machine'].get('cores')} cores, "
-              f"Python {report['machine'].get('python')}",
-              f"- server: {report['endpoint']}, {spec['concurrency']} concurrent clients, "
-              f"{spec['requests']} requests of batch {spec['batch']} (shape {report['input_shape']}), "
-              f"{spec['warmup']} warmup", ""]
-    cell = (lambda v: "—" if v is None else f"{v:.3g}" if abs(v) < 1000 else f"{v:.0f}")
-    header = ["Requests ok", "Errors", "req/s", "img/s", "p50 ms", "p90 ms", "p99 ms", "Avg batch formed",
-              "Executions"]
-    row = [str(report["completed"]), str(report["errors"]), cell(report["requests_per_s"]),
-           cell(report["images_per_s"]), *(cell(lat[k]) if lat else "—" for k in ("p50", "p90", "p99")),
-           cell(server["average_batch"]) if server else "—", str(server["executions"]) if server else "—"]
-    lines += ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |",
-              "| " + " | ".join(row) + " |", ""]
-    notes = []
-    if server is None:
-        notes.append("Triton's metrics were unreachable, so the batch formed is unknown.")
-    if report["timed_out"]:
-        notes.append(f"The run hit its {spec['timeout_s']:g} s time limit before all requests were sent.")
-    notes += [f"error: {e}" for e in report["error_samples"]]
-    if notes:
-        lines += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
-    return "\n".join(lines)

@@ -7,13 +7,14 @@ the ONNX and the options; `run_build` needs TensorRT and a GPU.
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
-from ..artifacts import check_output
+from ..artifacts import check_output, file_sha256
 from .builder import BuildResult, build_engine
 from .compat import Platform
 from .errors import ManifestError, OptionError
@@ -22,14 +23,15 @@ from .handoff import (
     inspect_onnx,
 )
 from .manifest import (
-    EngineManifest, cache_key, file_sha256, manifest_path, onnx_fingerprint, read_manifest, write_manifest,
+    EngineManifest, cache_key, manifest_path, onnx_fingerprint, read_manifest, write_manifest,
 )
 from .options import BuildOptions, Profile, check_hardware_compat, resolve_profile
 
 __all__ = ["BuildPlan", "BuildReport", "plan_build", "run_build", "default_timing_cache", "ENGINE_SUFFIXES"]
 
 ENGINE_SUFFIXES = (".plan", ".engine")
-Progress = Callable[[str], None]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -125,7 +127,7 @@ def run_build(
     platform: Platform,
     force: bool = False,
     timing_cache: Path | None = None,
-    progress: Progress = lambda message: None,
+    progress: object = None,  # retired (issue 14): removed after the merge
 ) -> BuildReport:
     """Reuse the engine when its cache key matches (unless `force`), else convert if needed, build, and write the
     manifest last. A build that fails keeps the previous engine and manifest; one that fails after replacing the
@@ -143,8 +145,8 @@ def run_build(
     if not force:
         cached = _reusable(plan, key)
         if cached is not None:
-            progress(f"{plan} is up to date (same ONNX, options, TensorRT {platform.tensorrt_version} and "
-                     f"{platform.gpu_name}); reusing it (--force rebuilds)")
+            log.info("%s is up to date (same ONNX, options, TensorRT %s and %s); reusing it (--force rebuilds)",
+                     plan, platform.tensorrt_version, platform.gpu_name)
             return BuildReport(plan=plan, manifest=cached, reused=True)
 
     converted: Path | None = None
@@ -152,16 +154,15 @@ def run_build(
     built = source
     if build.convert:
         converted = converted_onnx_path(plan, options.precision, source=source.path)
-        progress(f"{source.path} is fp32: making the {options.precision} ONNX {converted} first")
-        made = convert_for_engine(source, converted, precision=options.precision, settings=build.settings,
-                                  progress=progress)
+        log.info("%s is fp32: making the %s ONNX %s first", source.path, options.precision, converted)
+        made = convert_for_engine(source, converted, precision=options.precision, settings=build.settings)
         conversion = made.to_dict()
-        progress(f"parity vs fp32 on held-out samples ({made.holdout}): {made.parity.summary()}")
+        log.info("parity vs fp32 on held-out samples (%s): %s", made.holdout, made.parity.summary())
         built = inspect_onnx(converted)
     else:
         check_qdq_for_tensorrt(source)
     cache = timing_cache if timing_cache is not None else default_timing_cache(platform)
-    engine = build_engine(built.path, plan, options=options, timing_cache=cache, progress=progress)
+    engine = build_engine(built.path, plan, options=options, timing_cache=cache)
     layer_warning = engine.layers.warning(options.precision)
     manifest = EngineManifest(
         engine_sha256=file_sha256(plan), engine_size_bytes=engine.size_bytes,

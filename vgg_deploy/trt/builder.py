@@ -10,11 +10,12 @@ Kept thin on purpose: every decision that needs no TensorRT lives in options/man
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from ..artifacts import atomic_output
 from .environment import make_logger
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 __all__ = ["build_engine", "BuildResult", "ParserIssue", "describe_parser_errors", "KNOWN_FIXES"]
 
-Progress = Callable[[str], None]
+log = logging.getLogger(__name__)
 
 # A parser message (lower case) -> the fix, for the failures users of this tool meet.
 KNOWN_FIXES: tuple[tuple[str, str], ...] = (
@@ -91,7 +92,6 @@ def build_engine(
     *,
     options: BuildOptions,
     timing_cache: Path | None = None,
-    progress: Progress = lambda message: None,
 ) -> BuildResult:
     """Parse `onnx_path`, build with `options`, write `plan` (atomically) and its layer listing next to it.
 
@@ -109,43 +109,16 @@ def build_engine(
     # networks are always explicit-batch since 10.0 and the flag is gone in 11.x.
     network = builder.create_network(1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED))
     parser = trt.OnnxParser(network, logger)  # keep it alive as long as the network: it owns the weights
-    progress(f"parsing {onnx_path} (TensorRT {trt.__version__}, strongly typed network)")
-    if not parser.parse_from_file(str(onnx_path)):
-        issues = []
-        for index in range(parser.num_errors):
-            error = parser.get_error(index)
-            issues.append(ParserIssue(node=error.node_name(), description=error.desc(), code=str(error.code())))
-        raise EngineBuildError(describe_parser_errors(issues, onnx=onnx_path))
-    if network.num_inputs != 1 or network.num_outputs < 1:
-        raise EngineBuildError(f"{onnx_path}: expected one image input and an output, TensorRT found "
-                               f"{network.num_inputs} inputs and {network.num_outputs} outputs")
-    tensor = network.get_input(0)
-    input_name, output_name = tensor.name, network.get_output(0).name
-    dims = [tensor.shape[i] for i in range(len(tensor.shape))]
-    if len(dims) != 4 or min(dims[1:]) < 1:
-        raise EngineBuildError(f"{onnx_path}: input {input_name!r} must be (N, C, H, W) with fixed C, H, W; got {dims}")
-    c, h, w = dims[1:]
-
-    config = builder.create_builder_config()
-    if options.workspace_bytes is not None:
-        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_bytes)
-    config.builder_optimization_level = options.opt_level
-    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # per-layer precisions in the inspector listing
-    if not options.tf32:
-        config.clear_flag(trt.BuilderFlag.TF32)  # on by default; fp32 engines mean IEEE fp32
-    if dims[0] < 1:  # a dynamic batch needs an optimization profile; a fixed one is already in the network
-        profile = builder.create_optimization_profile()
-        low, opt, high = options.profile.min, options.profile.opt, options.profile.max
-        profile.set_shape(input_name, trt.Dims([low, c, h, w]), trt.Dims([opt, c, h, w]), trt.Dims([high, c, h, w]))
-        config.add_optimization_profile(profile)
-    _set_compatibility(config, options)
+    dims = _parse(parser, network, onnx_path)
+    input_name, output_name = network.get_input(0).name, network.get_output(0).name
+    config = _builder_config(builder, options, input_name=input_name, dims=dims)
     cache_note = _load_timing_cache(config, timing_cache)
-    monitor = _progress_monitor(progress)
+    monitor = _progress_monitor()
     if monitor is not None:
         config.progress_monitor = monitor
 
-    progress(f"building the {options.precision} engine (batch {options.profile}, optimization level "
-             f"{options.opt_level}); this can take minutes")
+    log.info("building the %s engine (batch %s, optimization level %d); this can take minutes",
+             options.precision, options.profile, options.opt_level)
     started = time.perf_counter()
     serialized = builder.build_serialized_network(network, config)
     seconds = time.perf_counter() - started
@@ -163,9 +136,51 @@ def build_engine(
     listing, summary, memory = _inspect(plan, serialized, logger, options)
     warnings = tuple(msg for label, msg in messages if label == "warning")
     return BuildResult(plan=plan, size_bytes=size, build_seconds=seconds, input_name=input_name,
-                       output_name=output_name, input_shape=(c, h, w), layers=summary, layer_listing=listing,
-                       timing_cache=timing_cache, timing_cache_note=cache_note, device_memory_bytes=memory,
-                       warnings=warnings)
+                       output_name=output_name, input_shape=(dims[1], dims[2], dims[3]), layers=summary,
+                       layer_listing=listing, timing_cache=timing_cache, timing_cache_note=cache_note,
+                       device_memory_bytes=memory, warnings=warnings)
+
+
+def _parse(parser: Any, network: Any, onnx_path: Path) -> list[int]:
+    """Parse the ONNX into `network`; the input's dims (N, C, H, W), N < 1 when the batch is dynamic."""
+    import tensorrt as trt
+
+    log.info("parsing %s (TensorRT %s, strongly typed network)", onnx_path, trt.__version__)
+    if not parser.parse_from_file(str(onnx_path)):
+        issues = []
+        for index in range(parser.num_errors):
+            error = parser.get_error(index)
+            issues.append(ParserIssue(node=error.node_name(), description=error.desc(), code=str(error.code())))
+        raise EngineBuildError(describe_parser_errors(issues, onnx=onnx_path))
+    if network.num_inputs != 1 or network.num_outputs < 1:
+        raise EngineBuildError(f"{onnx_path}: expected one image input and an output, TensorRT found "
+                               f"{network.num_inputs} inputs and {network.num_outputs} outputs")
+    tensor = network.get_input(0)
+    dims = [tensor.shape[i] for i in range(len(tensor.shape))]
+    if len(dims) != 4 or min(dims[1:]) < 1:
+        raise EngineBuildError(f"{onnx_path}: input {tensor.name!r} must be (N, C, H, W) with fixed C, H, W; got {dims}")
+    return dims
+
+
+def _builder_config(builder: Any, options: BuildOptions, *, input_name: str, dims: list[int]) -> Any:
+    """The builder config for `options`: memory, optimization level, TF32, the batch profile, compatibility."""
+    import tensorrt as trt
+
+    config = builder.create_builder_config()
+    if options.workspace_bytes is not None:
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, options.workspace_bytes)
+    config.builder_optimization_level = options.opt_level
+    config.profiling_verbosity = trt.ProfilingVerbosity.DETAILED  # per-layer precisions in the inspector listing
+    if not options.tf32:
+        config.clear_flag(trt.BuilderFlag.TF32)  # on by default; fp32 engines mean IEEE fp32
+    if dims[0] < 1:  # a dynamic batch needs an optimization profile; a fixed one is already in the network
+        c, h, w = dims[1:]
+        profile = builder.create_optimization_profile()
+        low, opt, high = options.profile.min, options.profile.opt, options.profile.max
+        profile.set_shape(input_name, trt.Dims([low, c, h, w]), trt.Dims([opt, c, h, w]), trt.Dims([high, c, h, w]))
+        config.add_optimization_profile(profile)
+    _set_compatibility(config, options)
+    return config
 
 
 def _set_compatibility(config: trt.IBuilderConfig, options: BuildOptions) -> None:
@@ -194,8 +209,8 @@ def _load_timing_cache(config: trt.IBuilderConfig, path: Path | None) -> str:
     return f"timing cache {path}: from another GPU or TensorRT, started a new one"
 
 
-def _progress_monitor(progress: Progress) -> trt.IProgressMonitor | None:
-    """Build phases reported through `progress` (top-level and first-level phases, with their durations)."""
+def _progress_monitor() -> trt.IProgressMonitor | None:
+    """Build phases logged (top-level and first-level phases, with their durations)."""
     import tensorrt as trt
 
     if not hasattr(trt, "IProgressMonitor"):
@@ -213,7 +228,7 @@ def _progress_monitor(progress: Progress) -> trt.IProgressMonitor | None:
                 depth = 0 if parent_phase is None else self._depth.get(parent_phase, 0) + 1
                 self._depth[phase_name], self._started[phase_name] = depth, time.perf_counter()
             if depth <= 1:
-                progress(f"{'  ' * depth}TensorRT: {phase_name} ({num_steps} step{'s' if num_steps != 1 else ''})")
+                log.info("%sTensorRT: %s (%d step%s)", "  " * depth, phase_name, num_steps, "s" if num_steps != 1 else "")
 
         def step_complete(self, phase_name: str, step: int) -> bool:
             return True  # never cancel
@@ -223,7 +238,7 @@ def _progress_monitor(progress: Progress) -> trt.IProgressMonitor | None:
                 depth = self._depth.pop(phase_name, 0)
                 started = self._started.pop(phase_name, time.perf_counter())
             if depth == 0:
-                progress(f"TensorRT: {phase_name} done in {time.perf_counter() - started:.1f} s")
+                log.info("TensorRT: %s done in %.1f s", phase_name, time.perf_counter() - started)
 
     return _Monitor()
 

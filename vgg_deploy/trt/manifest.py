@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from ..artifacts import atomic_output
+from ..artifacts import atomic_output, file_sha256  # file_sha256: re-exported for older importers
 from ..errors import VGGDeployError
 from .errors import ManifestError
 from .options import BuildOptions, Profile
@@ -25,7 +25,6 @@ __all__ = [
 
 MANIFEST_FORMAT = 1
 _MAX_MANIFEST_BYTES = 16 << 20  # a manifest is a few KB; refuse to parse anything huge
-_CHUNK = 1 << 22
 
 
 def manifest_path(plan: str | os.PathLike[str]) -> Path:
@@ -154,14 +153,6 @@ def read_manifest(plan: str | os.PathLike[str]) -> EngineManifest:
         raise ManifestError(f"{path}: not readable JSON ({type(exc).__name__}: {exc}); "
                             "rebuild the engine with vgg-deploy build-trt ... --force") from None
     return EngineManifest.from_dict(data, source=str(path))
-
-
-def file_sha256(path: str | os.PathLike[str]) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fp:
-        for chunk in iter(lambda: fp.read(_CHUNK), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def onnx_fingerprint(path: str | os.PathLike[str]) -> OnnxFingerprint:
