@@ -202,9 +202,7 @@ class TensorRTRunner(BaseRunner):
 
     # -- inference -------------------------------------------------------------------------------------------
     def timed_call(self, batch: np.ndarray, *, include_copies: bool = True, cuda_graphs: bool = False) -> TimedCall:
-        """infer() itself: its pinned buffers are copied to and from the device on every call (copies included),
-        replayed as a CUDA graph when the runner was made with cuda_graphs=True (the argument here cannot change
-        that: graphs are captured per batch size as infer() meets them)."""
+        """infer() itself: copies in and out on every call, a graph replay when made with cuda_graphs=True."""
         timed = super().timed_call(batch)
         return TimedCall(call=timed.call, copies_included=True, cuda_graphs=self.cuda_graphs)
 
