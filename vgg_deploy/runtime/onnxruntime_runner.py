@@ -88,7 +88,7 @@ class OnnxRuntimeRunner(BaseRunner):
         self.precision = facts.get("precision") if self._config is not None else None
         batch, *chw = inputs[0].shape
         if all(isinstance(d, int) for d in chw):
-            self._input_shape = tuple(chw)  # type: ignore[assignment]
+            self._input_shape = tuple(chw)
         elif self._config is not None:
             self._input_shape = (self._config.in_channels, *self._config.input_size)
         else:

@@ -76,14 +76,14 @@ class TorchRunner(BaseRunner):
         import torch
 
         device = self._resolve_device(torch)
-        model = self._build_model() if self._is_path else self._source
+        model: Any = self._build_model() if self._is_path else self._source
         if not isinstance(model, torch.nn.Module) or not hasattr(model, "config"):
             raise RunnerError(
                 f"{self.name}: expected a vgg_deploy model (create_model) or a checkpoint path, got {type(model).__name__}"
             )
         dtype = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[self._dtype_name]
         first = next(model.parameters())
-        if model is self._source and (model.training or first.dtype != dtype or first.device != device
+        if not self._is_path and (model.training or first.dtype != dtype or first.device != device
                                       or self._channels_last):
             model = copy.deepcopy(model)  # eval(), .to() and channels_last act in place: keep the caller's model
         model = model.eval().to(device=device, dtype=dtype)
@@ -124,7 +124,7 @@ class TorchRunner(BaseRunner):
         from ..models.family import describe_checkpoint, recognise_checkpoint
         from ..models.saved import checkpoint_config
 
-        path = Path(self._source)  # type: ignore[arg-type]
+        path = Path(self._source)
         name = self._model_name
         saved = checkpoint_config(path)
         if name is None and saved is not None:
