@@ -1,4 +1,4 @@
-"""`vgg-deploy bench` end to end on a tiny model through the command object: worker subprocesses, report files,
+"""`vgg-deploy bench` end to end on a tiny model through the CLI group (which sets up the log lines): worker subprocesses, report files,
 skip reasons, a NaN backend marked failed, the artifact cache, and usage errors."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from vgg_deploy.bench import backends
 from vgg_deploy.bench.backends import Backend, register_backend
 from vgg_deploy.bench.schema import validate_report
-from vgg_deploy.cli.bench_cmd import bench
+from vgg_deploy.cli import main
 
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
 FAST = ["--model", "vgg_tiny", "--iterations", "3", "--warmup", "1", "--data", "synthetic"]
@@ -27,7 +27,7 @@ def subprocess_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
     args = [*FAST, "--backends", "torch,ort,ort-int8-cpu,trt-fp16", "--batch-sizes", "2", "--calib-data", "synthetic",
             "--calib-samples", "16", "--eval-samples", "24", "-o", str(out)]
-    result = CliRunner().invoke(bench, args)
+    result = CliRunner().invoke(main, ["bench", *args])
     assert result.exit_code == 0, result.output
     return out, result, json.loads((out / "report.json").read_text())
 
@@ -92,7 +92,7 @@ def custom_backends(monkeypatch, request):
 def test_a_backend_returning_nan_is_marked_failed(tmp_path, custom_backends):
     custom_backends(Backend("fake-nan", "custom", "checkpoint", "fp32", "test double",
                             factory="bench_custom_backends:NaNRunner"))
-    result = CliRunner().invoke(bench, [*FAST, "--backends", "torch,fake-nan", "--batch-sizes", "1", "--eval-samples",
+    result = CliRunner().invoke(main, ["bench", *FAST, "--backends", "torch,fake-nan", "--batch-sizes", "1", "--eval-samples",
                                         "16", "--in-process", "--no-peak", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     report = json.loads((tmp_path / "report.json").read_text())
@@ -108,7 +108,7 @@ def test_a_registered_backend_runs_in_its_own_worker_process(tmp_path, custom_ba
     """A fresh worker knows only the built-in backends: the spec carries the custom one's "module:Class"."""
     custom_backends(Backend("my-ort", "custom", "onnx-fp32", "fp32", "my ONNX Runtime, 1 thread", device="cpu",
                             factory="bench_custom_backends:OrtWithOneThread"))
-    result = CliRunner().invoke(bench, [*FAST, "--backends", "my-ort", "--batch-sizes", "2", "--eval-samples",
+    result = CliRunner().invoke(main, ["bench", *FAST, "--backends", "my-ort", "--batch-sizes", "2", "--eval-samples",
                                         "16", "--no-peak", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output
     row = next(r for r in json.loads((tmp_path / "report.json").read_text())["results"] if r["backend"] == "my-ort")
@@ -125,11 +125,11 @@ def test_register_backend_refuses_a_factory_a_worker_could_not_import():
 
 def test_artifacts_are_cached_and_reused(tmp_path):
     args = [*FAST, "--backends", "ort", "--batch-sizes", "1", "--in-process", "--no-peak", "-o", str(tmp_path)]
-    first = CliRunner().invoke(bench, args)
+    first = CliRunner().invoke(main, ["bench", *args])
     assert first.exit_code == 0, first.output
     onnx_file = tmp_path / "artifacts" / "vgg_tiny.onnx"
     stamp = onnx_file.stat().st_mtime_ns
-    second = CliRunner().invoke(bench, args)
+    second = CliRunner().invoke(main, ["bench", *args])
     assert second.exit_code == 0, second.output
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["artifacts"]["onnx-fp32"]["origin"] == "reused from the work folder"
@@ -148,13 +148,13 @@ def test_artifacts_are_cached_and_reused(tmp_path):
     (["--model", "vgg_tiny", "--backends", "trt-int8"], 1, "no requested backend can run here: trt-int8: CUDA only"),
 ])
 def test_usage_and_user_errors_are_one_line(tmp_path, args, code, needle):
-    result = CliRunner().invoke(bench, [*args, "-o", str(tmp_path)])
+    result = CliRunner().invoke(main, ["bench", *args, "-o", str(tmp_path)])
     assert result.exit_code == code, result.output
     assert needle in result.output and "Traceback" not in result.output
 
 
 def test_latency_budget_sweep_stops_at_the_first_batch_over_budget(tmp_path):
-    result = CliRunner().invoke(bench, [*FAST, "--backends", "ort", "--batch-sizes", "1,2,4", "--latency-budget-ms",
+    result = CliRunner().invoke(main, ["bench", *FAST, "--backends", "ort", "--batch-sizes", "1,2,4", "--latency-budget-ms",
                                         "0.000001", "--eval-samples", "8", "--in-process", "--no-peak", "-o",
                                         str(tmp_path)])
     assert result.exit_code == 0, result.output
@@ -180,7 +180,7 @@ def test_help_imports_no_backend():
 
 def test_conversion_gates_apply_to_variants_made_on_the_way(tmp_path):
     """bench shares quantize's gates: an INT8 variant below --min-cosine is not measured, and says why."""
-    result = CliRunner().invoke(bench, [*FAST, "--backends", "ort,ort-int8-cpu", "--batch-sizes", "1", "--calib-data",
+    result = CliRunner().invoke(main, ["bench", *FAST, "--backends", "ort,ort-int8-cpu", "--batch-sizes", "1", "--calib-data",
                                         "synthetic", "--calib-samples", "16", "--calib-batch", "4", "--min-cosine", "1",
                                         "--eval-samples", "8", "--in-process", "--no-peak", "-o", str(tmp_path)])
     assert result.exit_code == 0, result.output

@@ -1,12 +1,14 @@
-"""report.json against its schema (both validators), the Markdown and HTML renderings, the charts being optional,
+"""report.json against its schema (generated from the report's dataclasses, checked with jsonschema), the Markdown and HTML renderings, the charts being optional,
 and `vgg-deploy report` re-rendering from the JSON."""
 
 from __future__ import annotations
 
 import copy
+import dataclasses
 import html
 import importlib.util
 import json
+import math
 import sys
 
 import pytest
@@ -14,11 +16,12 @@ from click.testing import CliRunner
 
 from vgg_deploy.bench.chart import PLOT_HINT
 from vgg_deploy.bench.report import render_markdown, write_reports
-from vgg_deploy.bench.schema import ReportError, check_report, report_schema, validate_report
+from vgg_deploy.bench.records import BenchReport, ReportRow
+from vgg_deploy.bench.schema import SCHEMA_PATH, ReportError, check_report, report_schema, schema_text, validate_report
 from vgg_deploy.cli.bench_cmd import bench
 from vgg_deploy.cli.report_cmd import report as report_command
 
-HAS_JSONSCHEMA = importlib.util.find_spec("jsonschema") is not None
+jsonschema = pytest.importorskip("jsonschema")  # a dev dependency
 
 
 @pytest.fixture(scope="module")
@@ -35,25 +38,53 @@ def bench_report(tmp_path_factory):
 def test_schema_is_versioned_and_the_report_follows_it(bench_report):
     _, report = bench_report
     assert report_schema()["properties"]["schema_version"] == {"const": 1} and report["schema_version"] == 1
-    assert validate_report(report, use_jsonschema=False) == []
+    jsonschema.Draft202012Validator.check_schema(report_schema())
+    jsonschema.validate(report, report_schema(), cls=jsonschema.Draft202012Validator)
+    assert validate_report(report) == []
     check_report(report)  # does not raise
+
+
+def test_schema_is_generated_from_the_dataclasses_and_the_shipped_file_is_current():
+    schema = report_schema()
+    assert schema["required"] == [f.name for f in dataclasses.fields(BenchReport)]
+    row = schema["$defs"]["ReportRow"]
+    assert list(row["properties"]) == [f.name for f in dataclasses.fields(ReportRow)]
+    assert row["properties"]["status"] == {"enum": ["ok", "failed", "skipped"]}
+    assert row["properties"]["batch_size"] == {"type": "integer", "minimum": 1}
+    assert row["properties"]["speedup_vs_torch"]["type"] == ["number", "null"]
+    assert "speedup_vs_torch" not in row["required"] and "measurement" in row["required"]
+    assert SCHEMA_PATH.read_text() == schema_text(), "run: python scripts/report_schema.py"
+
+
+def test_report_rows_keep_their_keys_in_order(bench_report):
+    _, report = bench_report
+    assert list(report["results"][0]) == [f.name for f in dataclasses.fields(ReportRow)]
+    assert list(report) == [f.name for f in dataclasses.fields(BenchReport)]
+
+
+def test_nan_is_null_in_the_file_and_a_nan_number_is_still_a_number_to_jsonschema(bench_report):
+    broken = copy.deepcopy(bench_report[1])
+    broken["results"][0]["measurement"]["p99_ms"] = math.nan  # only json.loads("NaN") can make one
+    assert validate_report(broken) == []  # as jsonschema has it: NaN is a number; report.json never holds one
+    assert "NaN" not in json.dumps(bench_report[1])
 
 
 @pytest.mark.parametrize("break_it, problem", [
     (lambda r: r.pop("results"), "(top): 'results' is a required property"),
     (lambda r: r["results"][0].update(status="fast"), "results/0/status: 'fast' is not one of"),
     (lambda r: r["results"][0]["measurement"].update(p99_ms="slow"), "results/0/measurement"),
-    (lambda r: r["settings"].update(batch_sizes=[0]), "settings/batch_sizes/0: 0 is less than the minimum 1"),
-    (lambda r: r.update(schema_version=2), "schema_version: 2 is not 1"),
-    (lambda r: r["results"][0].update(accuracy=1.5), "results/0/accuracy: 1.5 is greater than the maximum 1"),
+    (lambda r: r["settings"].update(batch_sizes=[0]), "settings/batch_sizes/0: 0 is less than the minimum of 1"),
+    (lambda r: r.update(schema_version=2), "schema_version: 1 was expected"),
+    (lambda r: r["results"][0].update(accuracy=1.5), "results/0/accuracy: 1.5 is greater than the maximum of 1"),
+    (lambda r: r["results"][0].pop("runner"), "results/0: 'runner' is a required property"),
 ])
 def test_broken_reports_fail_validation(bench_report, break_it, problem):
     broken = copy.deepcopy(bench_report[1])
     break_it(broken)
-    errors = validate_report(broken, use_jsonschema=False)
+    errors = validate_report(broken)
     assert errors and any(e.startswith(problem) for e in errors), errors
-    if HAS_JSONSCHEMA:  # the real validator agrees that it is broken
-        assert validate_report(broken, use_jsonschema=True)
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, report_schema(), cls=jsonschema.Draft202012Validator)
     with pytest.raises(ReportError, match="does not follow the bench report schema"):
         check_report(broken)
 

@@ -68,13 +68,12 @@ def test_compiled_on_cuda(model_and_reference):
 
 
 def test_cuda_graph_replay_matches(model_and_reference):
-    from vgg_deploy.bench.calls import _torch_cuda_call
     from vgg_deploy.runtime.cuda_math import fp32_math
 
     model, batch, reference = model_and_reference
     with TorchRunner(model, device="cuda") as runner, fp32_math(torch, tf32=False):
-        replay, copies, notes = _torch_cuda_call(runner, batch, include=True, graphs=True, notes=[])
-        first, second = replay().numpy(), replay().numpy()
-    assert copies is True and "CUDA graph replay" in notes
+        timed = runner.timed_call(batch, include_copies=True, cuda_graphs=True)
+        first, second = timed.call().numpy(), timed.call().numpy()
+    assert timed.copies_included is True and timed.cuda_graphs and "CUDA graph replay" in timed.notes
     assert np.array_equal(first, second)
     assert compare_logits(reference, first).passed

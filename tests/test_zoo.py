@@ -23,7 +23,7 @@ def fake_bench(speeds: dict[tuple[str, str], float], *, interrupt_at: int | None
     """A stand-in for run_bench: one ok row per batch size at the given images/s (memory grows with the model)."""
     calls = []
 
-    def run(source, *, out, work, options, command, progress):
+    def run(source, *, out, work, options, command):
         calls.append((source.model, options.backends))
         if interrupt_at is not None and len(calls) == interrupt_at:
             raise KeyboardInterrupt

@@ -12,21 +12,30 @@ from typing import Any
 
 from .optional import installed_version
 
-__all__ = ["environment_facts", "cpu_facts", "gpu_facts"]
+__all__ = ["environment_facts", "cpu_facts", "gpu_facts", "read_cpuinfo"]
 
 _CPU_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
 
 
-def cpu_facts() -> dict[str, Any]:
-    model, flags = "", set()
+def read_cpuinfo() -> tuple[str, set[str]]:
+    """The CPU's model name and feature flags from /proc/cpuinfo ("" and an empty set where there is none)."""
+    model, flags = "", set[str]()
     cpuinfo = Path("/proc/cpuinfo")
-    if cpuinfo.exists():
-        for line in cpuinfo.read_text(errors="replace").splitlines():
-            key, _, value = (part.strip() for part in line.partition(":"))
-            if key == "model name" and not model:
-                model = value
-            elif key == "flags" and not flags:
-                flags = set(value.split())
+    try:
+        text = cpuinfo.read_text(errors="replace") if cpuinfo.exists() else ""
+    except OSError:
+        text = ""
+    for line in text.splitlines():
+        key, _, value = (part.strip() for part in line.partition(":"))
+        if key == "model name" and not model:
+            model = value
+        elif key == "flags" and not flags:
+            flags = set(value.split())
+    return model, flags
+
+
+def cpu_facts() -> dict[str, Any]:
+    model, flags = read_cpuinfo()
     model = model or platform.processor() or platform.machine()
     return {
         "model": model,

@@ -29,9 +29,12 @@ def draw_charts(report: dict[str, Any], out: Path) -> tuple[dict[str, Path], str
         return {}, PLOT_HINT
     if not _ok_rows(report):
         return {}, "charts not drawn: no backend produced a measurement"
+    from ..artifacts import atomic_output
+
     paths = {"chart": out / "chart.png", "latency": out / "latency.png"}
-    FigureCanvasAgg(bench_figure(report)).print_png(str(paths["chart"]))
-    FigureCanvasAgg(latency_figure(report)).print_png(str(paths["latency"]))
+    for key, figure in (("chart", bench_figure), ("latency", latency_figure)):
+        with atomic_output(paths[key]) as tmp:  # complete or not at all, like the report's text files
+            FigureCanvasAgg(figure(report)).print_png(str(tmp))
     return paths, None
 
 
@@ -109,7 +112,7 @@ def latency_figure(report: dict[str, Any]) -> Any:
 def zoo_figure(zoo: dict[str, Any]) -> Any:
     """Left: the GluonCV chart (colour = model, marker = backend, every bubble named); right: each model's speed
     relative to AlexNet per backend, against the seed's 1/5-1/6."""
-    from .zoo import REFERENCE_MODEL, SEED_RATIO, ratio_text
+    from .ratios import REFERENCE_MODEL, SEED_RATIO, ratio_text
 
     rows = [r for r in zoo["results"] if r["status"] == "ok" and r["images_per_s"]]
     batch = max((r["batch_size"] for r in rows), default=0)

@@ -110,9 +110,10 @@ def _output_type(node: Any, types: dict[str, int]) -> int | None:
 
 def tensorrt_executed(engine_path: str | Path) -> dict[str, Any]:
     """Counts from the TensorRT engine inspector's JSON layer listing saved next to the engine by build-trt
-    (`X.plan.layers.json`, profiling verbosity DETAILED): convolution and GEMM layers by the precision of their
-    input. The listing is read by vgg_deploy.trt's reader when it is importable (it knows the 10.x and 11.x
-    layouts), else by the fallback below ("Format/Datatype" text such as "Channel major INT8 format")."""
+    (`X.plan.layers.json`, profiling verbosity DETAILED): compute layers by the precision vgg_deploy.trt's reader
+    finds for them (it knows the 10.x and 11.x layouts), and convolution/GEMM layers by type."""
+    from ..trt.inspector import summarize_layers
+
     engine_path = Path(engine_path)
     listing = engine_path.with_name(engine_path.name + ".layers.json")
     source = "TensorRT engine inspector"
@@ -126,35 +127,11 @@ def tensorrt_executed(engine_path: str | Path) -> dict[str, Any]:
     if not isinstance(layers, list):
         return {"source": source, "available": False, "note": f"{listing.name}: no \"Layers\" list"}
     ops: Counter[str] = Counter()
-    fallback: Counter[str] = Counter()
     for layer in layers:
-        if not isinstance(layer, dict):
-            continue
-        kind = str(layer.get("LayerType", ""))
-        if not any(word in kind.lower() for word in ("conv", "gemm", "matrixmultiply", "fullyconnected")):
-            continue
-        ops[kind] += 1
-        inputs = layer.get("Inputs") or []
-        fallback[_trt_precision(" ".join(str(t.get(key, "")) for t in inputs if isinstance(t, dict)
-                                         for key in ("Format/Datatype", "DataType", "Format")))] += 1
-    try:
-        from ..trt.inspector import summarize_layers  # written alongside; absent in older checkouts
-    except ImportError:
-        counts = dict(fallback)
-    else:
-        try:
-            counts = dict(summarize_layers(data).compute)
-        except ValueError:
-            counts = dict(fallback)
+        kind = str(layer.get("LayerType", "")) if isinstance(layer, dict) else ""
+        if any(word in kind.lower() for word in ("conv", "gemm", "matrixmultiply", "fullyconnected")):
+            ops[kind] += 1
+    counts = dict(summarize_layers(data).compute)
     if "uint8" in counts:
         counts["int8"] = counts.get("int8", 0) + counts.pop("uint8")
     return {"source": source, "available": True, **counts, "ops": dict(ops)}
-
-
-def _trt_precision(formats: str) -> str:
-    text = formats.upper()
-    for token, name in (("INT8", "int8"), ("FP8", "fp8"), ("HALF", "fp16"), ("FP16", "fp16"), ("BF16", "bf16"),
-                        ("FP32", "fp32"), ("FLOAT", "fp32")):
-        if token in text:
-            return name
-    return "unknown"

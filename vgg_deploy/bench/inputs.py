@@ -3,9 +3,10 @@ must be made, calibration images that never overlap them."""
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,6 +15,8 @@ from .backends import BenchError
 if TYPE_CHECKING:
     from ..data import Samples
     from ..models.family import ModelFamily
+
+log = logging.getLogger(__name__)
 
 __all__ = ["BenchInputs", "load_bench_inputs", "default_eval_samples", "default_data_source"]
 
@@ -49,7 +52,6 @@ def load_bench_inputs(
     calib_samples: int,
     need_calibration: bool,
     seed: int = 0,
-    progress: Callable[[str], None] = lambda message: None,
 ) -> BenchInputs:
     """Evaluation images from `data` (default: digits for vgg_digits, else synthetic); calibration images from
     `calib_data` (default: `data`, or digits for vgg_digits). From one source the two are a seeded disjoint split.
@@ -65,7 +67,7 @@ def load_bench_inputs(
     if not need_calibration or calib_source is None:
         samples = load_samples(source, config, limit=eval_samples, seed=seed, show_progress=False)
         _check_labels(samples, config)
-        progress(f"evaluation inputs: {samples.describe()}")
+        log.info("evaluation inputs: %s", samples.describe())
         return BenchInputs(samples, None, f"{len(samples)} {samples.noun} from {samples.source}")
     if calib_source == source:
         both = load_samples(source, config, limit=eval_samples + calib_samples, seed=seed, show_progress=False)
@@ -85,7 +87,7 @@ def load_bench_inputs(
         note = (f"{len(evaluation)} {evaluation.noun} from {evaluation.source} for evaluation; calibration: "
                 f"{len(calibration)} {calibration.noun} from {calibration.source}")
     _check_labels(evaluation, config)
-    progress(note)
+    log.info("%s", note)
     return BenchInputs(evaluation, calibration, note)
 
 

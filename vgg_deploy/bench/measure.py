@@ -2,7 +2,8 @@
 
 `run_spec(spec)` does it in this process; `run_in_subprocess(spec)` runs the same function in a fresh Python
 (`python -m vgg_deploy.bench.worker`) so the peak RSS and GPU memory of one backend never include another's.
-A spec is a JSON-able dict (see `measure_spec`); the result is a dict the harness turns into a report row.
+A spec is a JSON-able dict (see the harness' `_spec`); the result is a WorkerResult (JSON between the processes)
+the harness turns into a report row.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from typing import Any, Callable
 import numpy as np
 
 from ..errors import VGGDeployError, first_line
+from ..runtime.base import BaseRunner
 from .backends import Backend, backend_for_spec, device_index, make_runner
+from .calls import timed_call
+from .records import WorkerResult
 from .stats import Measurement
 
 __all__ = ["run_spec", "run_in_subprocess", "timed_loop", "peak_rss_mb", "WORKER_TIMEOUT_S"]
@@ -61,73 +65,85 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * scale / 1e6
 
 
-def run_spec(spec: dict[str, Any], *, backend: Backend | None = None) -> dict[str, Any]:
+def run_spec(spec: dict[str, Any], *, backend: Backend | None = None) -> WorkerResult:
     """Measure one backend at one batch size; never raises for the backend's own failures (status "failed")."""
-    result: dict[str, Any] = {"backend": spec["backend"], "batch_size": spec["batch_size"], "status": "ok",
-                              "reason": None, "notes": []}
+    result = WorkerResult(backend=spec["backend"], batch_size=spec["batch_size"])
     on_cuda = str(spec["device"]).startswith("cuda")
-    gpu_before = None
-    tf32_restore = None
-    cudnn_benchmark = False
+    torch_state: tuple[Any, dict[str, Any], bool] | None = None
     runner = None
     try:
         backend = backend or backend_for_spec(spec)  # in here: a backend a worker cannot make is a failed row
+        gpu_before = None
         if on_cuda:
             from .cuda import device_used_mib
 
             gpu_before = device_used_mib(device_index(spec["device"]))  # before this process makes a CUDA context
         if backend.family == "torch" and on_cuda:
-            import torch
-
-            from .cuda import set_fp32_math
-
-            tf32_restore = (torch, set_fp32_math(torch, tf32=bool(backend.option("tf32"))))
-            cudnn_benchmark = torch.backends.cudnn.benchmark
-            torch.backends.cudnn.benchmark = True  # fixed shapes per run: let cuDNN pick its fastest kernels
-            result["notes"].append("cudnn.benchmark on")
-            if hasattr(torch.cuda, "reset_peak_memory_stats"):
-                torch.cuda.reset_peak_memory_stats()
+            torch_state = _torch_cuda_settings(backend, result)
         runner = make_runner(backend, spec)
-        started = time.perf_counter()
-        runner.activate()
-        result["activation_s"] = time.perf_counter() - started
-        result["runner"] = runner.name
-        images = np.load(spec["inputs"])
-        batch = _batch_of(images, spec["batch_size"])
-        from .calls import timed_call
-
-        call, copies, notes = timed_call(runner, backend, batch, spec)
-        result["copies_included"] = copies
-        result["notes"].extend(notes)
-        measurement = timed_loop(call, warmup=spec["warmup"], iterations=spec.get("iterations"),
-                                 duration_s=spec.get("duration_s"), batch_size=spec["batch_size"])
-        result["measurement"] = measurement.to_dict()
-        result["peak_rss_mb"] = peak_rss_mb()
-        if on_cuda:
-            result["gpu_memory"] = _gpu_memory(backend, spec, gpu_before)
-        result.update(_parity(runner, images, spec))
-        if result["parity"]["nonfinite"]:
-            result["status"] = "failed"
-            result["reason"] = f"{result['parity']['nonfinite']} NaN/Inf values in the outputs"
-        if spec.get("inspect"):
-            result["executed"] = _executed(runner, backend, spec)
+        _measure(runner, backend, spec, result, gpu_before=gpu_before)
     except VGGDeployError as exc:
-        result.update(status="failed", reason=first_line(exc))
+        result.fail(first_line(exc))
     except Exception as exc:  # a backend's crash is a result of the benchmark, not the end of it
-        result.update(status="failed", reason=f"{type(exc).__name__}: {first_line(exc, default='')}")
+        result.fail(f"{type(exc).__name__}: {first_line(exc, default='')}")
         traceback.print_exc(file=sys.stderr)
     finally:
-        if runner is not None:
-            try:
-                runner.deactivate()
-            except Exception as exc:
-                result["notes"].append(f"deactivate failed: {type(exc).__name__}: {exc}")
-        if tf32_restore is not None:
-            from ..runtime.cuda_math import restore_fp32_math
-
-            restore_fp32_math(*tf32_restore)
-            tf32_restore[0].backends.cudnn.benchmark = cudnn_benchmark
+        _release(runner, torch_state, result)
     return result
+
+
+def _torch_cuda_settings(backend: Backend, result: WorkerResult) -> tuple[Any, dict[str, Any], bool]:
+    """IEEE fp32 (or TF32 when asked), cudnn.benchmark on, peak memory counted from here; what to restore."""
+    import torch
+
+    from .cuda import set_fp32_math
+
+    saved = (torch, set_fp32_math(torch, tf32=bool(backend.option("tf32"))), torch.backends.cudnn.benchmark)
+    torch.backends.cudnn.benchmark = True  # fixed shapes per run: let cuDNN pick its fastest kernels
+    result.notes.append("cudnn.benchmark on")
+    if hasattr(torch.cuda, "reset_peak_memory_stats"):
+        torch.cuda.reset_peak_memory_stats()
+    return saved
+
+
+def _measure(runner: BaseRunner, backend: Backend, spec: dict[str, Any], result: WorkerResult, *,
+             gpu_before: float | None) -> None:
+    """Activate, time, then memory, parity, accuracy and (once per backend) what executed."""
+    started = time.perf_counter()
+    runner.activate()
+    result.activation_s = time.perf_counter() - started
+    result.runner = runner.name
+    images = np.load(spec["inputs"])
+    batch = _batch_of(images, spec["batch_size"])
+    call, copies, notes = timed_call(runner, backend, batch, spec)
+    result.copies_included = copies
+    result.notes.extend(notes)
+    measurement = timed_loop(call, warmup=spec["warmup"], iterations=spec.get("iterations"),
+                             duration_s=spec.get("duration_s"), batch_size=spec["batch_size"])
+    result.measurement = measurement.summary()
+    result.peak_rss_mb = peak_rss_mb()
+    if str(spec["device"]).startswith("cuda"):
+        result.gpu_memory = _gpu_memory(backend, spec, gpu_before)
+    result.parity, result.accuracy = _parity(runner, images, spec)
+    if result.parity["nonfinite"]:
+        result.fail(f"{result.parity['nonfinite']} NaN/Inf values in the outputs")
+    if spec.get("inspect"):
+        result.executed = _executed(runner, backend, spec)
+
+
+def _release(runner: BaseRunner | None, torch_state: tuple[Any, dict[str, Any], bool] | None,
+             result: WorkerResult) -> None:
+    if runner is not None:
+        try:
+            runner.deactivate()
+        except Exception as exc:
+            result.notes.append(f"deactivate failed: {type(exc).__name__}: {exc}")
+    if torch_state is not None:
+        from ..runtime.cuda_math import restore_fp32_math
+
+        torch, saved, cudnn_benchmark = torch_state
+        restore_fp32_math(torch, saved)
+        torch.backends.cudnn.benchmark = cudnn_benchmark
 
 
 def _batch_of(images: np.ndarray, batch_size: int) -> np.ndarray:
@@ -152,21 +168,23 @@ def _gpu_memory(backend: Backend, spec: dict[str, Any], before: float | None) ->
     return memory
 
 
-def _parity(runner: Any, images: np.ndarray, spec: dict[str, Any]) -> dict[str, Any]:
+def _parity(runner: BaseRunner, images: np.ndarray, spec: dict[str, Any]) -> tuple[dict[str, Any], float | None]:
+    """(parity figures, accuracy or None) of every evaluation input."""
     from ..export.parity import compare_logits
 
     logits = runner.infer_all(images, batch_size=spec["batch_size"])
-    out: dict[str, Any] = {}
+    parity: dict[str, Any]
     if spec.get("reference"):
         reference = np.load(spec["reference"])
-        out["parity"] = compare_logits(reference, logits, max_rel_diff=None, min_cosine=None).to_dict()
+        parity = compare_logits(reference, logits, max_rel_diff=None, min_cosine=None).to_dict()
     else:  # no reference: at least count NaN/Inf
-        out["parity"] = {"nonfinite": int((~np.isfinite(logits)).sum()), "note": "no reference"}
+        parity = {"nonfinite": int((~np.isfinite(logits)).sum()), "note": "no reference"}
+    accuracy = None
     if spec.get("labels"):
         labels = np.load(spec["labels"])
         finite = bool(np.isfinite(logits).all())
-        out["accuracy"] = float((logits.argmax(1) == labels).mean()) if finite else 0.0
-    return out
+        accuracy = float((logits.argmax(1) == labels).mean()) if finite else 0.0
+    return parity, accuracy
 
 
 def _executed(runner: Any, backend: Backend, spec: dict[str, Any]) -> dict[str, Any]:
@@ -191,7 +209,7 @@ def _executed(runner: Any, backend: Backend, spec: dict[str, Any]) -> dict[str, 
 
 
 def run_in_subprocess(spec: dict[str, Any], *, log_path: Path | None = None,
-                      timeout_s: float = WORKER_TIMEOUT_S) -> dict[str, Any]:
+                      timeout_s: float = WORKER_TIMEOUT_S) -> WorkerResult:
     """run_spec in a fresh interpreter; a crash, kill or timeout becomes a "failed" result with the reason."""
     import vgg_deploy
 
@@ -200,24 +218,24 @@ def run_in_subprocess(spec: dict[str, Any], *, log_path: Path | None = None,
     env = dict(os.environ)
     root = str(Path(vgg_deploy.__file__).resolve().parents[1])  # works from a source tree too
     env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-    failed = {"backend": spec["backend"], "batch_size": spec["batch_size"], "status": "failed", "notes": []}
+    failed = WorkerResult(backend=spec["backend"], batch_size=spec["batch_size"], status="failed")
     try:
         done = subprocess.run([sys.executable, "-m", "vgg_deploy.bench.worker"], input=json.dumps(spec),
                               capture_output=True, text=True, env=env, timeout=timeout_s)
     except subprocess.TimeoutExpired:
-        return {**failed, "reason": f"worker did not finish within {timeout_s:.0f} s"}
+        return failed.fail(f"worker did not finish within {timeout_s:.0f} s")
     if log_path is not None:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         log_path.write_text(f"$ {sys.executable} -m vgg_deploy.bench.worker\n--- stdout\n{done.stdout}\n"
                             f"--- stderr\n{done.stderr}")
     try:
-        result = json.loads(result_path.read_text())
+        result = WorkerResult.from_dict(json.loads(result_path.read_text()))
     except (OSError, ValueError):
         why = f"signal {-done.returncode}" if done.returncode < 0 else f"exit code {done.returncode}"
         last = (done.stderr.strip().splitlines() or ["no message"])[-1][:300]
         hint = " (killed: out of memory?)" if done.returncode == -9 else ""
-        return {**failed, "reason": f"worker ended with {why}{hint}: {last}"}
+        return failed.fail(f"worker ended with {why}{hint}: {last}")
     finally:
         result_path.unlink(missing_ok=True)
-    result["subprocess"] = True
+    result.subprocess = True
     return result

@@ -7,11 +7,14 @@ taken, since a peak is what the machine can do, not what it usually does.
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Callable
 
 import numpy as np
+
+log = logging.getLogger(__name__)
 
 __all__ = ["PeakFigure", "measure_peaks", "CPU_PRECISIONS", "CUDA_PRECISIONS"]
 
@@ -31,22 +34,20 @@ class PeakFigure:
         return asdict(self)
 
 
-def measure_peaks(
-    *, device: str = "cpu", threads: int | None = None, seconds_each: float = 0.6,
-    progress: Callable[[str], None] = lambda message: None,
-) -> dict[str, PeakFigure]:
+def measure_peaks(*, device: str = "cpu", threads: int | None = None,
+                  seconds_each: float = 0.6) -> dict[str, PeakFigure]:
     """Peak operations/s per precision on `device`; a precision that cannot be measured here is left out."""
     if device.startswith("cuda"):
-        return _cuda_peaks(device, seconds_each, progress)
+        return _cuda_peaks(device, seconds_each)
     peaks: dict[str, PeakFigure] = {}
     for precision in CPU_PRECISIONS:
-        progress(f"measuring the CPU's {precision} peak")
+        log.info("measuring the CPU's %s peak", precision)
         best: PeakFigure | None = None
         for size in _CPU_SIZES:
             try:
                 figure = _CPU_PRODUCTS[precision](size, threads, seconds_each / len(_CPU_SIZES))
             except Exception as exc:  # a missing kernel on an unusual build: report the others
-                progress(f"{precision} peak not measured ({type(exc).__name__}: {exc})")
+                log.info("%s peak not measured (%s: %s)", precision, type(exc).__name__, exc)
                 break
             if best is None or figure.ops_per_s > best.ops_per_s:
                 best = figure
@@ -114,6 +115,8 @@ def _ort_matmul(size: int, threads: int | None, seconds: float, *, integer: bool
     from onnx import TensorProto, helper, numpy_helper
 
     rng = np.random.default_rng(0)
+    weight: np.ndarray
+    feed: dict[str, np.ndarray]
     if integer:
         weight = rng.integers(-128, 128, (size, size), dtype=np.int8)
         feed = {"A": rng.integers(0, 256, (size, size), dtype=np.uint8)}
@@ -178,7 +181,7 @@ class _torch_threads:
             self.torch.set_num_threads(self.saved)
 
 
-def _cuda_peaks(device: str, seconds_each: float, progress: Callable[[str], None]) -> dict[str, PeakFigure]:
+def _cuda_peaks(device: str, seconds_each: float) -> dict[str, PeakFigure]:
     import torch
 
     from .cuda import fp32_math
@@ -188,7 +191,7 @@ def _cuda_peaks(device: str, seconds_each: float, progress: Callable[[str], None
     sync = lambda: torch.cuda.synchronize(dev)  # noqa: E731
     peaks: dict[str, PeakFigure] = {}
     for precision in CUDA_PRECISIONS:
-        progress(f"measuring the GPU's {precision} peak")
+        log.info("measuring the GPU's %s peak", precision)
         try:
             if precision == "int8":
                 a = torch.randint(-128, 128, (size, size), dtype=torch.int8, device=dev)
@@ -204,7 +207,7 @@ def _cuda_peaks(device: str, seconds_each: float, progress: Callable[[str], None
                 with fp32_math(torch, tf32=precision == "tf32"):
                     rate = _best_rate(lambda: torch.mm(a, b), 2.0 * size ** 3, seconds_each, sync=sync)
         except Exception as exc:
-            progress(f"{precision} peak not measured ({type(exc).__name__}: {exc})")
+            log.info("%s peak not measured (%s: %s)", precision, type(exc).__name__, exc)
             continue
         peaks[precision] = PeakFigure(precision, rate, f"{what} {size}x{size}x{size} on {torch.cuda.get_device_name(dev)}")
         del a, b

@@ -282,7 +282,7 @@ class Workspace:
         return path
 
 
-def open_workspace(source: ModelSource, work: Path, *, progress: Callable[[str], None]) -> Workspace:
+def open_workspace(source: ModelSource, work: Path, *, progress: Callable[[str], None] = lambda m: None) -> Workspace:
     """Build the model (or read its config from an ONNX) and gather the user's artifacts."""
     from ..export.metadata import config_from_metadata, read_metadata
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..artifacts import write_text_atomic
 from .schema import check_report
+
+log = logging.getLogger(__name__)
 
 __all__ = ["write_reports", "render_markdown", "render_html", "load_report", "REPORT_FILES", "num", "md_table",
            "html_table"]
@@ -33,8 +36,7 @@ def load_report(path: str | Path) -> dict[str, Any]:
     return report
 
 
-def write_reports(report: dict[str, Any], out: str | Path, *, write_json: bool = True,
-                  progress: Callable[[str], None] = lambda m: None) -> dict[str, Path]:
+def write_reports(report: dict[str, Any], out: str | Path, *, write_json: bool = True) -> dict[str, Path]:
     """Write report.json (unless re-rendering), report.md, the charts (when matplotlib is installed) and
     report.html into `out`; returns the paths written."""
     from .chart import draw_charts
@@ -48,7 +50,7 @@ def write_reports(report: dict[str, Any], out: str | Path, *, write_json: bool =
     paths["md"] = write_text_atomic(out / "report.md", render_markdown(report))
     charts, chart_note = draw_charts(report, out)
     if chart_note:
-        progress(chart_note)
+        log.info("%s", chart_note)
     paths.update(charts)
     paths["html"] = write_text_atomic(out / "report.html", render_html(report, charts=charts, chart_note=chart_note))
     return paths

@@ -1,32 +1,52 @@
 """Latency statistics that keep their raw samples, as torch.utils.benchmark's Measurement does.
 
-Percentiles use linear interpolation between closest ranks (numpy's default, Hyndman & Fan type 7): for sorted
-samples x[0..n-1] and a fraction q, the position is h = (n - 1) * q and the value x[floor(h)] +
-(h - floor(h)) * (x[floor(h) + 1] - x[floor(h)]). The IQR is p75 - p25 under the same rule.
+Percentiles are numpy's default quantiles: linear interpolation between closest ranks (Hyndman & Fan type 7,
+`method="linear"`): for sorted samples x[0..n-1] and a fraction q, the position is h = (n - 1) * q and the value
+x[floor(h)] + (h - floor(h)) * (x[floor(h) + 1] - x[floor(h)]). The IQR is p75 - p25 under the same rule.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any, Sequence
 
-__all__ = ["Measurement", "percentile", "WIDE_SPREAD"]
+import numpy as np
+
+from .dataschema import schema_meta
+
+__all__ = ["Measurement", "MeasurementSummary", "percentile", "WIDE_SPREAD"]
 
 WIDE_SPREAD = 0.10  # IQR / median above this: the run was noisy and its figures deserve a warning
 
 
 def percentile(values: Sequence[float], q: float) -> float:
     """The q-quantile (0 <= q <= 1) of `values` by linear interpolation between closest ranks."""
-    if not values:
+    if not len(values):
         raise ValueError("percentile of no values")
     if not 0.0 <= q <= 1.0:
         raise ValueError(f"q must be in [0, 1], got {q}")
-    ordered = sorted(values)
-    h = (len(ordered) - 1) * q
-    low = math.floor(h)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (h - low) * (ordered[high] - ordered[low])
+    return float(np.quantile(np.asarray(values, dtype=np.float64), q, method="linear"))
+
+
+@dataclass(frozen=True)
+class MeasurementSummary:
+    """A Measurement as report.json holds it: the figures in milliseconds, and the raw latencies."""
+
+    batch_size: int = field(metadata=schema_meta(minimum=1))
+    warmup: int = field(metadata=schema_meta(minimum=0))
+    count: int = field(metadata=schema_meta(minimum=1))
+    median_ms: float = field(metadata=schema_meta(minimum=0))
+    p90_ms: float = field(metadata=schema_meta(minimum=0))
+    p99_ms: float = field(metadata=schema_meta(minimum=0))
+    max_ms: float = field(metadata=schema_meta(minimum=0))
+    min_ms: float = field(metadata=schema_meta(minimum=0))
+    mean_ms: float = field(metadata=schema_meta(minimum=0))
+    iqr_ms: float = field(metadata=schema_meta(minimum=0))
+    relative_spread: float = field(metadata=schema_meta(minimum=0))
+    wide_spread: bool
+    images_per_s: float = field(metadata=schema_meta(minimum=0))
+    latencies_ms: list[float] = field(metadata=schema_meta(minimum=0, min_items=1))
 
 
 @dataclass(frozen=True)
@@ -104,15 +124,23 @@ class Measurement:
             notes.append(f"only {self.count} timed calls: p99 is interpolated from few samples")
         return "; ".join(notes) or None
 
-    def to_dict(self) -> dict[str, Any]:
+    def summary(self) -> MeasurementSummary:
         ms = 1e3
-        return {
-            "batch_size": self.batch_size, "warmup": self.warmup, "count": self.count,
-            "median_ms": self.median * ms, "p90_ms": self.p90 * ms, "p99_ms": self.p99 * ms,
-            "max_ms": self.max * ms, "min_ms": self.min * ms, "mean_ms": self.mean * ms, "iqr_ms": self.iqr * ms,
-            "relative_spread": self.relative_spread, "wide_spread": self.wide_spread,
-            "images_per_s": self.images_per_s, "latencies_ms": [t * ms for t in self.latencies_s],
-        }
+        return MeasurementSummary(
+            batch_size=self.batch_size, warmup=self.warmup, count=self.count,
+            median_ms=self.median * ms, p90_ms=self.p90 * ms, p99_ms=self.p99 * ms,
+            max_ms=self.max * ms, min_ms=self.min * ms, mean_ms=self.mean * ms, iqr_ms=self.iqr * ms,
+            relative_spread=self.relative_spread, wide_spread=self.wide_spread,
+            images_per_s=self.images_per_s, latencies_ms=[t * ms for t in self.latencies_s],
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self.summary())
+
+    @classmethod
+    def from_summary(cls, summary: MeasurementSummary) -> Measurement:
+        """Rebuild from a summary: the raw latencies are the truth, the figures are recomputed."""
+        return cls.from_dict(asdict(summary))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Measurement:

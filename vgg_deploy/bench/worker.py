@@ -24,7 +24,7 @@ def main(argv: list[str] | None = None) -> int:
         result = run_spec(spec)
     except Terminated:
         return 128 + signal.SIGTERM  # the shell's convention for "ended by SIGTERM", after the clean-up
-    text = json.dumps(result)
+    text = json.dumps(result.to_dict())
     if spec.get("result_path"):
         Path(spec["result_path"]).write_text(text)
     else:

@@ -8,6 +8,7 @@ plotted at its plain twin's measured speed with its own published accuracy, and 
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import re
@@ -15,19 +16,20 @@ import sys
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
+from ..log import progress_bar
+from ..runtime.load import CHECKPOINT_SUFFIXES
 from .backends import BenchError, resolve_backends
 from .harness import BenchOptions, run_bench
-from ..runtime.load import CHECKPOINT_SUFFIXES
 from .prepare import ModelSource
+from .ratios import REFERENCE_MODEL, SEED_RATIO, ratio_text, speed_ratios
+
+log = logging.getLogger(__name__)
 
 __all__ = ["ZooOptions", "run_zoo", "speed_ratios", "ratio_text", "REFERENCE_MODEL", "SEED_RATIO", "ZOO_SCHEMA"]
 
 ZOO_SCHEMA = "vgg-deploy-zoo"
-REFERENCE_MODEL = "alexnet"
-# The seed's reading of GluonCV's chart: VGG runs at about 1/5 to 1/6 of AlexNet's speed.
-SEED_RATIO = (1 / 6, 1 / 5)
 
 
 @dataclass(frozen=True)
@@ -43,8 +45,7 @@ class ZooOptions:
     bench: BenchOptions = field(default_factory=BenchOptions)
 
 
-def run_zoo(options: ZooOptions, *, work: Path, command: list[str] | None = None,
-            progress: Callable[[str], None] = lambda m: None) -> dict[str, Any]:
+def run_zoo(options: ZooOptions, *, work: Path, command: list[str] | None = None) -> dict[str, Any]:
     """Measure every model x backend; Ctrl-C stops after keeping the finished rows (the report says so)."""
     from ..environment import environment_facts
     from ..models import model_config, model_info
@@ -59,22 +60,22 @@ def run_zoo(options: ZooOptions, *, work: Path, command: list[str] | None = None
     rows: list[dict[str, Any]] = []
     spent: list[float] = []
     interrupted = False
-    for index, (model, backend) in enumerate(cells, start=1):
+    for index, (model, backend) in enumerate(progress_bar(cells, desc="zoo", unit="cell"), start=1):
         elapsed = time.time() - started
         left = f", ~{_clock((len(cells) - index + 1) * sum(spent) / len(spent))} left" if spent else ""
-        progress(f"[{index}/{len(cells)}] {model} x {backend} ({len(configs)} models x {len(backends)} backends; "
+        log.info(f"[{index}/{len(cells)}] {model} x {backend} ({len(configs)} models x {len(backends)} backends; "
                  f"elapsed {_clock(elapsed)}{left})")
         tick, load = time.perf_counter(), _load_average()
         try:
             report = run_bench(
                 ModelSource(model=model, weights=weights.get(model), input_size=options.input_size,
                             seed=options.bench.seed),
-                out=work / model, work=work / model, command=command, progress=lambda m: progress(f"    {m}"),
+                out=work / model, work=work / model, command=command,
                 options=replace(options.bench, backends=backend, batch_sizes=options.batch_sizes, measure_peak=False),
             )
         except KeyboardInterrupt:
             interrupted = True
-            progress(f"interrupted: keeping the {len(rows)} finished rows")
+            log.info("interrupted: keeping the %d finished rows", len(rows))
             break
         except BenchError as exc:
             report = None
@@ -84,7 +85,7 @@ def run_zoo(options: ZooOptions, *, work: Path, command: list[str] | None = None
             for result in report["results"]:
                 rows.append({**_zoo_row(model, result, report, facts[model], trained=model in weights),
                              "load_average_1m": load})
-                progress("    " + _summary(rows[-1]))
+                log.info("    %s", _summary(rows[-1]))
     for twin, plain in derived.items():
         rows.extend(_derived_row(row, twin, facts[twin]) for row in list(rows) if row["model"] == plain)
     return {
@@ -103,25 +104,6 @@ def run_zoo(options: ZooOptions, *, work: Path, command: list[str] | None = None
         "results": rows,
         "ratios": speed_ratios(rows),
     }
-
-
-def speed_ratios(rows: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
-    """model -> backend -> images/s relative to AlexNet's on the same backend and batch size (largest batch)."""
-    ok = [r for r in rows if r["images_per_s"]]
-    if not ok:
-        return {}
-    batch = max(r["batch_size"] for r in ok)
-    ref = {r["backend"]: r["images_per_s"] for r in ok if r["model"] == REFERENCE_MODEL and r["batch_size"] == batch}
-    ratios: dict[str, dict[str, float]] = {}
-    for row in ok:
-        if row["model"] != REFERENCE_MODEL and row["batch_size"] == batch and row["backend"] in ref:
-            ratios.setdefault(row["model"], {})[row["backend"]] = row["images_per_s"] / ref[row["backend"]]
-    return ratios
-
-
-def ratio_text(value: float) -> str:
-    """0.2 -> "1/5", 3 -> "x3": how many times slower or faster than the reference."""
-    return f"1/{1 / value:.3g}" if value < 1 else f"x{value:.3g}"
 
 
 def _weights_file(folder: Path, name: str) -> str:

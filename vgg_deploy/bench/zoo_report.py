@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..artifacts import atomic_output, write_text_atomic
 from .report import html_table, md_table, num
-from .zoo import REFERENCE_MODEL, SEED_RATIO, ratio_text
+from .ratios import REFERENCE_MODEL, SEED_RATIO, ratio_text
+
+log = logging.getLogger(__name__)
 
 __all__ = ["write_zoo", "render_zoo_markdown", "zoo_tables", "ZOO_FILES"]
 
 ZOO_FILES = ("zoo.json", "zoo.md", "zoo.html", "zoo.png")
 
 
-def write_zoo(zoo: dict[str, Any], out: Path, *, progress: Callable[[str], None] = lambda m: None) -> dict[str, Path]:
+def write_zoo(zoo: dict[str, Any], out: Path) -> dict[str, Path]:
     """Write the zoo files into `out` (each complete or not at all); returns the paths written."""
     from .chart import PLOT_HINT
 
@@ -39,7 +42,7 @@ def write_zoo(zoo: dict[str, Any], out: Path, *, progress: Callable[[str], None]
                 FigureCanvasAgg(zoo_figure(zoo)).print_png(str(tmp))
             paths["png"] = out / "zoo.png"
     if note:
-        progress(note)
+        log.info("%s", note)
     paths["html"] = write_text_atomic(out / "zoo.html", _render_html(zoo, chart="png" in paths, note=note))
     return paths
 

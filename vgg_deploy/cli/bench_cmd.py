@@ -87,8 +87,6 @@ def bench(models: tuple[Path, ...], model_name: str | None, weights: str | None,
       vgg-deploy bench --model vgg16 --backends ort,ort-int8-cpu,ov-int8 --batch-sizes 1,8 --calib-data digits
       vgg-deploy bench model.onnx model.int8.cpu.onnx --backends ort,ort-int8-cpu,ov-int8 --latency-budget-ms 50
     """
-    from click.core import ParameterSource
-
     from ..artifacts import removing_new_empty_folders
     from ..bench import BenchOptions, ModelSource, run_bench, write_reports
     from ..bench.report import render_markdown
@@ -100,14 +98,7 @@ def bench(models: tuple[Path, ...], model_name: str | None, weights: str | None,
     files = tuple(models) + ((artifacts_dir,) if artifacts_dir else ())
     if model_name is None and not files:
         raise click.UsageError("nothing to benchmark: pass --model NAME, --artifacts DIR or model files")
-
-    def progress(message: str) -> None:
-        click.echo(f"[bench] {message}", err=True)
-
-    engines_only = bool(models) and model_name is None and artifacts_dir is None and \
-        all(f.suffix.lower() in (".plan", ".engine") for f in models)
-    if engines_only and click.get_current_context().get_parameter_source("device") == ParameterSource.DEFAULT:
-        device = "cuda"  # engines run nowhere else: `vgg-deploy bench x.plan` means the GPU
+    device = _engines_device(models, model_name=model_name, artifacts_dir=artifacts_dir, device=device)
     options = BenchOptions(
         backends=backends or ("cuda" if device.startswith("cuda") else "cpu"), batch_sizes=batch_sizes,
         duration_s=duration, iterations=iterations, warmup=warmup, threads=threads, device=device, data=data,
@@ -121,8 +112,8 @@ def bench(models: tuple[Path, ...], model_name: str | None, weights: str | None,
     try:
         with removing_new_empty_folders(output):  # a refused run leaves no empty OUTPUT behind
             report = run_bench(source, out=output, work=work, options=options,
-                               command=command_line(click.get_current_context()), progress=progress)
-            paths = write_reports(report, output, progress=progress)
+                               command=command_line(click.get_current_context()))
+            paths = write_reports(report, output)
     except VGGDeployError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:
@@ -131,6 +122,18 @@ def bench(models: tuple[Path, ...], model_name: str | None, weights: str | None,
     click.echo(render_markdown(report))
     click.echo(f"report: {paths['html']} (also {paths['md'].name}, {paths['json'].name}"
                + (", chart.png, latency.png)" if "chart" in paths else ")"))
+
+
+def _engines_device(models: tuple[Path, ...], *, model_name: str | None, artifacts_dir: Path | None,
+                    device: str) -> str:
+    """cuda for `vgg-deploy bench x.plan` without --device: engines run nowhere else."""
+    from click.core import ParameterSource
+
+    engines_only = bool(models) and model_name is None and artifacts_dir is None and \
+        all(f.suffix.lower() in (".plan", ".engine") for f in models)
+    if engines_only and click.get_current_context().get_parameter_source("device") == ParameterSource.DEFAULT:
+        return "cuda"
+    return device
 
 
 def command_line(ctx: click.Context) -> list[str]:

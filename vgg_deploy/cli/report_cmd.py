@@ -28,8 +28,7 @@ def report(report_json: Path, output: Path | None) -> None:
     target = output or report_json.parent
     try:
         data = load_report(report_json)
-        paths = write_reports(data, target, write_json=output is not None and output.resolve() != report_json.parent.resolve(),
-                              progress=lambda m: click.echo(f"[report] {m}", err=True))
+        paths = write_reports(data, target, write_json=output is not None and output.resolve() != report_json.parent.resolve())
     except VGGDeployError as exc:
         raise click.ClickException(str(exc)) from None
     for path in paths.values():

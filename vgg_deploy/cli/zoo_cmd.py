@@ -95,9 +95,6 @@ def zoo(models: tuple[str, ...], bn: bool, backends: str, batch_sizes: tuple[int
     if data is not None and weights_dir is None:
         raise click.UsageError("--data measures accuracy and needs --weights DIR (random weights have none)")
 
-    def progress(message: str) -> None:
-        click.echo(f"[zoo] {message}", err=True)
-
     bench = BenchOptions(duration_s=duration, iterations=iterations, warmup=warmup, threads=threads, device=device,
                          data=data, calib_data=calib_data or data or "digits", calib_samples=calib_samples,
                          calib_method=calib_method, calib_batch=calib_batch, quantizer=quantizer,
@@ -108,9 +105,8 @@ def zoo(models: tuple[str, ...], bn: bool, backends: str, batch_sizes: tuple[int
                          batch_sizes=batch_sizes, bn=bn, weights_dir=weights_dir, input_size=input_size, bench=bench)
     try:
         with removing_new_empty_folders(output):  # a refused run leaves no empty OUTPUT behind
-            report = run_zoo(options, work=work or output / "work",
-                             command=command_line(click.get_current_context()), progress=progress)
-            paths = write_zoo(report, output, progress=progress)
+            report = run_zoo(options, work=work or output / "work", command=command_line(click.get_current_context()))
+            paths = write_zoo(report, output)
     except VGGDeployError as exc:
         raise click.ClickException(str(exc)) from None
     if as_json:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Iterable, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Sequence, TypeVar
 
 import numpy as np
 
@@ -19,7 +19,7 @@ from ..errors import VGGDeployError
 if TYPE_CHECKING:
     from ..models.family import ModelFamily
 
-__all__ = ["BaseRunner", "RunnerError", "Prediction", "ClassScore", "DEFAULT_PREDICT_BATCH"]
+__all__ = ["BaseRunner", "RunnerError", "Prediction", "ClassScore", "TimedCall", "DEFAULT_PREDICT_BATCH"]
 
 _Runner = TypeVar("_Runner", bound="BaseRunner")
 DEFAULT_PREDICT_BATCH = 32  # images per infer() call in predict() when the model takes any batch
@@ -52,6 +52,21 @@ class Prediction:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class TimedCall:
+    """One prepared call for a timing loop (`BaseRunner.timed_call`): everything a call needs is set up before it.
+
+    copies_included: True when each call copies the batch to the device and the outputs back, False when the
+    inputs already sit on the device and the outputs stay there, None for a runner on host memory (the CPU).
+    Every call on a GPU synchronizes before it returns, so a wall-clock time covers the work, not its launch.
+    """
+
+    call: Callable[[], object]
+    copies_included: bool | None = None
+    cuda_graphs: bool = False  # the call replays a captured CUDA graph
+    notes: tuple[str, ...] = ()  # what a report should say about how it was timed
+
+
 class BaseRunner:
     """Activate, infer, deactivate; subclasses fill `_activate_impl`, `_infer_impl`, `_deactivate_impl`.
 
@@ -67,6 +82,7 @@ class BaseRunner:
         self._config: ModelFamily | None = None
         self._input_shape: tuple[int, int, int] | None = None
         self._batch_range: tuple[int, int | None] | None = None
+        self._classes: int | None = None  # the output's class count, for runners that read it from the model
 
     # -- state machine ---------------------------------------------------------------------------------------
     @property
@@ -142,6 +158,18 @@ class BaseRunner:
         self._require_active("infer()")
         self._check_batch(batch)
         return self._infer_impl(batch)
+
+    def timed_call(self, batch: np.ndarray, *, include_copies: bool = True, cuda_graphs: bool = False) -> TimedCall:
+        """A zero-argument call that runs `batch` as a benchmark should time it, with what it includes.
+
+        include_copies=False lets a GPU runner put the batch on the device once and leave the outputs there, so
+        the time is the model's and not the bus's; a runner that cannot says so (copies_included=True).
+        cuda_graphs asks for CUDA-graph replay where the runner supports it (TimedCall.cuda_graphs says if it
+        did). This default times infer() itself: host arrays in and out.
+        """
+        self._require_active("timed_call()")
+        self._check_batch(batch)
+        return TimedCall(call=lambda: self.infer(batch))  # the very call users make, checks included
 
     def _check_batch(self, batch: object) -> None:
         if not isinstance(batch, np.ndarray):
@@ -222,7 +250,9 @@ class BaseRunner:
 
     # -- for subclasses --------------------------------------------------------------------------------------
     def _num_classes(self) -> int:
-        """Classes the model outputs; from its config here, runners without one override it (or raise)."""
+        """Classes the model outputs: `_classes` when the runner read it from the model's output, else its config."""
+        if self._classes is not None and self._classes > 0:
+            return self._classes
         if self._config is None:
             raise RunnerError(f"{self.name}: the model carries no facts saying how many classes it outputs, so an "
                               "empty batch has no shape; pass at least one image")

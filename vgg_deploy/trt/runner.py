@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..runtime.base import BaseRunner, RunnerError
+from ..runtime.base import BaseRunner, RunnerError, TimedCall
 from .compat import Compatibility, Platform, rebuild_command, require_compatible
 from .cuda_memory import (
     CudaGraph, DeviceBuffer, PinnedBuffer, Stream, copy_to_device, copy_to_host, require_gpu, use_device,
@@ -95,7 +95,6 @@ class TensorRTRunner(BaseRunner):
         self._buffers: _Buffers | None = None  # grown to the largest batch seen
         self._graphs: dict[int, CudaGraph] = {}
         self._io: tuple[str, str, np.dtype[Any], np.dtype[Any]] | None = None  # input, output names and dtypes
-        self._classes: int | None = None  # the output's last dimension
         self._prefix = "trt-graphs" if cuda_graphs else "trt"
         super().__init__(self._prefix)
 
@@ -202,8 +201,10 @@ class TensorRTRunner(BaseRunner):
         self._name = f"{self._prefix}-{self.precision}" if self.precision else self._prefix
 
     # -- inference -------------------------------------------------------------------------------------------
-    def _num_classes(self) -> int:
-        return self._classes if self._classes is not None and self._classes > 0 else super()._num_classes()
+    def timed_call(self, batch: np.ndarray, *, include_copies: bool = True, cuda_graphs: bool = False) -> TimedCall:
+        """infer() itself: copies in and out on every call, a graph replay when made with cuda_graphs=True."""
+        timed = super().timed_call(batch)
+        return TimedCall(call=timed.call, copies_included=True, cuda_graphs=self.cuda_graphs)
 
     def _infer_impl(self, batch: np.ndarray) -> np.ndarray:
         assert self._context is not None and self._stream is not None and self._io is not None  # set by activate
