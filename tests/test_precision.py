@@ -13,7 +13,7 @@ from vgg_deploy.cli import main
 from vgg_deploy.errors import ParityError, VGGDeployError
 from vgg_deploy.export import export_onnx, read_metadata
 from vgg_deploy.models import create_model, model_config
-from vgg_deploy.precision import check_tensorrt_qdq, convert_precision, int8_scheme, quantize_int8
+from vgg_deploy.precision import CalibrationRequest, check_tensorrt_qdq, convert_precision, int8_scheme, quantize_int8
 from vgg_deploy.precision.int8 import _chunk, activation_bytes_per_image
 
 RNG = np.random.default_rng(0)
@@ -157,7 +157,8 @@ def test_calibration_methods_really_differ(tmp_path, fp32_onnx):
     scales = {}
     for method in ("minmax", "percentile", "entropy"):
         out = tmp_path / f"{method}.onnx"
-        quantize_int8(fp32_onnx, out, heavy, config=config, scheme=int8_scheme("tensorrt"), method=method)
+        quantize_int8(fp32_onnx, out, heavy, config=config, scheme=int8_scheme("tensorrt"),
+                      calibration=CalibrationRequest(method=method))
         scales[method] = _input_scale(out)
     assert scales["minmax"] == pytest.approx(np.abs(heavy).max() / 127, rel=1e-5)
     assert scales["percentile"] < 0.5 * scales["minmax"]
@@ -169,9 +170,9 @@ def test_chunked_calibration_uses_every_batch(tmp_path, fp32_onnx):
     data[-1] *= 10  # the largest input is in the last batch: dropping a batch would shrink the range
     config = model_config("vgg_tiny")
     whole = quantize_int8(fp32_onnx, tmp_path / "a.onnx", data, config=config, scheme=int8_scheme("tensorrt"),
-                          method="minmax")
+                          calibration=CalibrationRequest(method="minmax"))
     chunked = quantize_int8(fp32_onnx, tmp_path / "b.onnx", data, config=config, scheme=int8_scheme("tensorrt"),
-                            method="minmax", memory_budget=1)
+                            calibration=CalibrationRequest(method="minmax"), memory_budget=1)
     assert (whole["calibration_chunks"], chunked["calibration_chunks"]) == (1, 4)
     assert _input_scale(tmp_path / "b.onnx") == pytest.approx(_input_scale(tmp_path / "a.onnx"))
     assert _input_scale(tmp_path / "b.onnx") == pytest.approx(np.abs(data).max() / 127, rel=1e-5)

@@ -123,7 +123,7 @@ def test_build_trt_records_options_reuses_and_forces(runner, fp32_onnx, tmp_path
     assert f"wrote {plan}" in result.stdout and "fp32, batch 1:2:4" in result.stdout
     assert "NVIDIA Stand-in GPU (compute capability 8.9), TensorRT 10.13.0.35" in result.stdout
     assert "convolution/GEMM layers: fp32 " in result.stdout
-    assert "[vgg-deploy] building the fp32 engine" in result.stderr
+    assert "] building the fp32 engine" in result.stderr  # progress on stderr, [build-trt] prefixed
     assert read_manifest(plan).build_options["workspace_bytes"] == 64 << 20
     again = runner.invoke(main, [*args, "--json"])
     assert again.exit_code == 0 and json.loads(again.stdout)["reused"] is True
