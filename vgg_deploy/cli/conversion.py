@@ -91,7 +91,7 @@ def conversion_options(command: _F | None = None, *, fold: bool = False) -> _F |
     """The calibration, held-out parity and gate options shared by `quantize`, `build-trt`, `bench` and `zoo`;
     `fold=True`: the command receives them as `conversion: ConversionOptions`."""
     if command is None:
-        return functools.partial(conversion_options, fold=fold)  # type: ignore[return-value]
+        return functools.partial(conversion_options, fold=fold)
     gates = [
         click.option("--min-top1-agreement", type=click.FloatRange(0, 1), default=None,
                      help="Fail (exit 1, no file) when held-out top-1 agreement with fp32 is below this."),
@@ -117,7 +117,7 @@ def calibration_options(command: _F | None = None, *, fold: bool = False) -> _F 
     """The calibration and held-out split options (`sensitivity`; part of conversion_options); `fold=True`: the
     command receives them as `conversion: ConversionOptions` (no gates)."""
     if command is None:
-        return functools.partial(calibration_options, fold=fold)  # type: ignore[return-value]
+        return functools.partial(calibration_options, fold=fold)
     declared = _calibration_declared(command)
     return _folding(declared, CALIBRATION_PARAMS) if fold else declared
 
