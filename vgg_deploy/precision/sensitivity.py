@@ -161,6 +161,7 @@ def layer_sensitivity(
     holdout_note: str = "held-out samples",
     facts: dict[str, Any] | None = None,
     reference: np.ndarray | None = None,
+    progress: object = None,  # retired (issue 14): removed after the merge
 ) -> SensitivityReport:
     """Measure every quantized layer of `qdq` (an onnx.ModelProto calibrated from fp32 `source`) on `holdout`.
     `reference`: `source`'s logits on `holdout` when the caller has its file (else it is saved once to compute them)."""
