@@ -221,3 +221,36 @@ def test_readme_command_reference_is_current():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert replace_reference(readme, render_reference(main)) == readme, \
         "README.md's command reference is stale: run python scripts/cli_reference.py"
+
+
+def test_the_shared_options_fold_into_the_request_objects():
+    """`fold=True`: a command gets the shared options as one ConversionOptions, built by ConversionOptions.of."""
+    from vgg_deploy.cli.params import ConversionOptions
+    from vgg_deploy.precision import CalibrationRequest, FallbackPolicy, ParityGates
+
+    seen = {}
+
+    @click.command()
+    @conversion_options(fold=True)
+    @click.option("--target", default="tensorrt")
+    def convert(conversion, target):
+        seen["convert"] = conversion.request(precision="int8", target=target)
+
+    @click.command()
+    @calibration_options(fold=True)
+    def calibrate(conversion):
+        seen["calibrate"] = conversion
+
+    args = ["--calib-data", "digits", "--calib-method", "minmax", "--seed", "3", "--min-cosine", "0.9",
+            "--fallback", "auto", "--max-fallback-layers", "2", "--target", "cpu"]
+    assert CliRunner().invoke(convert, args).exit_code == 0
+    request = seen["convert"]
+    assert (request.precision, request.target) == ("int8", "cpu")
+    assert request.calibration == CalibrationRequest(data="digits", method="minmax", seed=3)
+    assert request.gates == ParityGates(min_cosine=0.9) and request.fallback == FallbackPolicy("auto", 2)
+    assert CliRunner().invoke(calibrate, ["--calib-data", "x.npy", "--calib-batch", "8"]).exit_code == 0
+    assert seen["calibrate"] == ConversionOptions(calibration=CalibrationRequest(data="x.npy", batch=8))
+    flat = {"calib_data": "digits", "quantizer": "ort", "calib_method": "minmax", "calib_samples": 128,
+            "calib_batch": 16, "seed": 3, "min_top1_agreement": None, "min_cosine": 0.9, "fallback": "auto",
+            "max_fallback_layers": 2}
+    assert ConversionOptions.of(flat).request(precision="int8", target="cpu") == request

@@ -17,7 +17,9 @@ from vgg_deploy.cli import main
 from vgg_deploy.errors import ParityError, VGGDeployError
 from vgg_deploy.export import export_onnx, read_metadata
 from vgg_deploy.export.parity import compare_logits
-from vgg_deploy.precision import convert_precision, onnx_logits
+from vgg_deploy.precision import (
+    CalibrationRequest, ConversionInputs, ConversionRequest, FallbackPolicy, ParityGates, convert, onnx_logits,
+)
 from vgg_deploy.precision.layers import keep_layers_high, quantized_layers
 from vgg_deploy.precision.sensitivity import layer_sensitivity
 
@@ -40,10 +42,15 @@ def outlier_onnx(tmp_path_factory):
     return export_onnx(model, tmp_path_factory.mktemp("outlier") / "outlier.onnx").path
 
 
-def _int8(src, out, **options):
-    options.setdefault("method", "minmax")
-    return convert_precision(src, out, precision="int8", calibration=CALIB, holdout=HOLDOUT,
-                             holdout_note="test holdout", calibration_source="test", **options)
+def _int8(src, out, *, target="tensorrt", quantizer="ort", method="minmax", calib_batch=16, min_top1=None,
+          min_cosine=None, fallback="off"):
+    request = ConversionRequest(
+        precision="int8", target=target,
+        calibration=CalibrationRequest(data="test", quantizer=quantizer, method=method, batch=calib_batch),
+        gates=ParityGates(min_top1=min_top1, min_cosine=min_cosine), fallback=FallbackPolicy(mode=fallback),
+    )
+    inputs = ConversionInputs(holdout=HOLDOUT, holdout_note="test holdout", calibration=CALIB, calibration_source="test")
+    return convert(src, out, request, inputs)
 
 
 @pytest.mark.parametrize("target", ["tensorrt", "cpu"])

@@ -139,3 +139,17 @@ def test_calibration_data_fingerprints(tmp_path):
     fp16 = ConversionSettings(calib_data="digits", calib_method="minmax").cache_facts("fp16")
     assert fp16 == ConversionSettings(calib_data="digits", calib_method="entropy").cache_facts("fp16")
     assert FAST_INT8.cache_facts("int8") != ConversionSettings(calib_data="synthetic").cache_facts("int8")
+
+
+def test_settings_and_request_objects_carry_the_same_options():
+    from vgg_deploy.precision import CalibrationRequest, FallbackPolicy, ParityGates
+
+    settings = ConversionSettings(calib_data="digits", calib_method="minmax", quantizer="ort", calib_samples=32,
+                                  calib_batch=8, seed=2, min_top1=0.9, min_cosine=None, fallback="auto",
+                                  max_fallback_layers=3)
+    request = settings.request("int8")
+    assert (request.precision, request.target) == ("int8", "tensorrt")
+    assert request.calibration == CalibrationRequest(data="digits", method="minmax", samples=32, batch=8, seed=2)
+    assert request.gates == ParityGates(min_top1=0.9) and request.fallback == FallbackPolicy("auto", 3)
+    assert ConversionSettings.of(calibration=request.calibration, gates=request.gates,
+                                 fallback=request.fallback) == settings

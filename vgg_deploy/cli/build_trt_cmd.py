@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 import json
+import logging
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .params import CUDA_DEVICE, Command, conversion_options, deprecated_alias, model_argument, output_option
+from .params import (
+    CUDA_DEVICE, Command, ConversionOptions, conversion_options, deprecated_alias, model_argument, output_option,
+)
+
+if TYPE_CHECKING:
+    from ..trt.build import BuildReport
 
 __all__ = ["build_trt"]
+
+log = logging.getLogger(__name__)
 
 
 class ProfileType(click.ParamType):
@@ -52,7 +61,7 @@ class SizeType(click.ParamType):
 @click.option("--precision", type=click.Choice(["fp32", "fp16", "int8"]), default=None,
               help="Engine precision. Default: the ONNX's. From an fp32 ONNX, fp16/int8 first make the FP16 / Q/DQ "
                    "ONNX next to the engine.")
-@conversion_options
+@conversion_options(fold=True)
 @click.option("--profile", type=ProfileType(), default=None,
               help="Optimization profile MIN:OPT:MAX batch sizes (N alone: N:N:N). Default: 1:8:32, or the ONNX's "
                    "fixed batch.")
@@ -75,10 +84,7 @@ class SizeType(click.ParamType):
 @output_option(help="The engine to write (.plan or .engine).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def build_trt(
-    model: Path, precision: str | None, quantizer: str, calib_data: str | None, calib_method: str | None,
-    calib_samples: int, calib_batch: int, min_top1_agreement: float | None, min_cosine: float | None, fallback: str,
-    max_fallback_layers: int, seed: int, profile: Any,
-    workspace: int | None, opt_level: int, timing_cache: Path | None, hardware_compat: str, version_compatible: bool,
+    model: Path, precision: str | None, conversion: ConversionOptions, profile: Any, workspace: int | None, opt_level: int, timing_cache: Path | None, hardware_compat: str, version_compatible: bool,
     embed_lean_runtime: bool, device: str, force: bool, output: Path, as_json: bool,
 ) -> None:
     """Build a TensorRT engine (TensorRT 10.x or 11.x, strongly typed) from the ONNX file MODEL.
@@ -97,35 +103,34 @@ def build_trt(
       vgg-deploy build-trt vgg16.fp16.onnx --hardware-compat ampere+ --version-compatible -o vgg16.fp16.plan
     """
     from ..bench.backends import device_index
+    from ..precision import QuantizeError
     from ..trt.build import plan_build, run_build
     from ..trt.environment import current_platform
     from ..trt.errors import OptionError
     from ..trt.handoff import ConversionSettings
 
-    def progress(message: str) -> None:
-        click.echo(f"[vgg-deploy] {message}", err=True)
-
-    from ..precision import QuantizeError, calibration_method
-
     try:  # resolved here, so the engine cache key names the method actually used
-        calib_method = calibration_method(quantizer, calib_method)
+        conversion = replace(conversion, calibration=conversion.calibration.resolved())
     except QuantizeError as exc:
         raise click.UsageError(str(exc)) from None
-    settings = ConversionSettings(calib_data=calib_data, calib_method=calib_method, quantizer=quantizer,
-                                  calib_samples=calib_samples, calib_batch=calib_batch, seed=seed, min_top1=min_top1_agreement,
-                                  min_cosine=min_cosine, fallback=fallback, max_fallback_layers=max_fallback_layers)
+    settings = ConversionSettings.of(calibration=conversion.calibration, gates=conversion.gates,
+                                     fallback=conversion.fallback)
     try:  # everything decidable without TensorRT first: an impossible request is a usage error
         build = plan_build(model, output, precision=precision, profile=profile, workspace_bytes=workspace,
                            opt_level=opt_level, hardware_compat=hardware_compat,
                            version_compatible=version_compatible, embed_lean_runtime=embed_lean_runtime,
                            settings=settings)
         platform = current_platform(device_index(device))
-        report = run_build(build, platform=platform, force=force, timing_cache=timing_cache, progress=progress)
+        report = run_build(build, platform=platform, force=force, timing_cache=timing_cache, progress=log.info)
     except OptionError as exc:
         raise click.UsageError(str(exc)) from None
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         return
+    _print_report(report, model)
+
+
+def _print_report(report: BuildReport, model: Path) -> None:
     manifest = report.manifest
     where = f"{manifest.gpu_name} (compute capability {manifest.compute_capability}), TensorRT " \
             f"{manifest.tensorrt_version}"

@@ -1,33 +1,29 @@
 """The CLI's shared vocabulary: option types that validate on the option (bad values are usage errors, exit 2,
-naming the option), the options several commands share (declared once here), and the mechanism that keeps old
-spellings working as hidden, deprecated aliases (one warning line on stderr each) until REMOVED_IN."""
+naming the option) and the options several commands share, declared once (the conversion options in
+conversion.py, the deprecated-alias mechanism in aliases.py; both importable from here too)."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence, TypeVar
+from typing import Any, Callable, TypeVar
 
 import click
-from click.core import ParameterSource
+
+from .aliases import (
+    REMOVED_IN, AliasedArgument, AliasedChoice, Command, DeprecatedAlias, deprecated_alias, deprecation_warning,
+)
+from .conversion import ConversionOptions, calibration_options, conversion_options, quantizer_option
 
 __all__ = [
     "MODEL", "INPUT_SIZE", "BATCH", "WEIGHTS", "OUTPUT_FILE", "OUTPUT_FOLDER", "MODEL_FILE", "CUDA_DEVICE", "DEVICE",
     "REMOVED_IN",
     "IntList", "Device", "AliasedChoice", "Command", "DeprecatedAlias", "conversion_options", "calibration_options",
-    "quantizer_option", "deprecated_alias",
+    "quantizer_option", "deprecated_alias", "ConversionOptions",
     "deprecated_spellings", "deprecation_warning", "model_argument", "output_option", "parse_int_list",
 ]
 
-# The release in which the deprecated spellings (CHANGELOG.md, "Renamed") stop working.
-REMOVED_IN = "0.3.0"
-
 _F = TypeVar("_F", bound=Callable[..., Any])
-
-
-def deprecation_warning(old: str, new: str) -> None:
-    """The one stderr line an old spelling prints."""
-    click.echo(f"Warning: {old} is deprecated and goes in vgg-deploy {REMOVED_IN}; use {new}", err=True)
 
 
 def parse_int_list(text: str) -> tuple[int, ...]:
@@ -85,80 +81,6 @@ class Device(_LowerMetavar):
         return text
 
 
-class AliasedChoice(click.Choice):
-    """A choice whose old value names still work (hidden from help) with a deprecation line."""
-
-    def __init__(self, choices: Sequence[str], *, aliases: Mapping[str, str]) -> None:
-        super().__init__(list(choices))
-        self.aliases = dict(aliases)
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if isinstance(value, str) and value in self.aliases:
-            new = self.aliases[value]
-            flag = param.opts[0] if isinstance(param, click.Option) else ""
-            deprecation_warning(f"{flag} {value}".strip(), f"{flag} {new}".strip())
-            value = new
-        return super().convert(value, param, ctx)
-
-
-class DeprecatedAlias(click.Option):
-    """The old spelling of another parameter of the same command: hidden, and folded into that parameter by
-    `Command` (which prints the deprecation line). `replaces` is the parameter's name, `new` how to write it,
-    `values` old values that are spelled differently now (e.g. gpu -> cuda)."""
-
-    def __init__(self, param_decls: Sequence[str], *, replaces: str, new: str,
-                 values: Mapping[str, str] | None = None, **attrs: Any) -> None:
-        super().__init__(list(param_decls), hidden=True, default=None, metavar="VALUE", **attrs)
-        self.replaces, self.new, self.values = replaces, new, dict(values or {})
-
-    @property
-    def old(self) -> str:
-        return self.opts[0]
-
-
-def deprecated_alias(old: str, *, replaces: str, new: str,
-                     values: Mapping[str, str] | None = None) -> Callable[[_F], _F]:
-    """Keep `old` (e.g. '--onnx') working for the parameter named `replaces`; the command needs cls=Command."""
-    def decorate(command: _F) -> _F:
-        return click.option(old, "deprecated__" + replaces, cls=DeprecatedAlias, replaces=replaces, new=new,
-                            values=values)(command)
-    return decorate
-
-
-class Command(click.Command):
-    """A command that folds its DeprecatedAlias options into the parameters they replace (after validating the
-    value with that parameter's type), and checks the parameters a DeprecatedAlias made optional."""
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        rest = super().parse_args(ctx, args)
-        by_name = {param.name: param for param in self.params}
-        for alias in [p for p in self.params if isinstance(p, DeprecatedAlias)]:
-            raw = ctx.params.pop(alias.name or "", None)
-            if raw is None:
-                continue
-            target = by_name[alias.replaces]
-            if ctx.get_parameter_source(alias.replaces) == ParameterSource.COMMANDLINE:
-                raise click.UsageError(f"{alias.old} is the old spelling of {alias.new}; give only {alias.new}", ctx)
-            deprecation_warning(alias.old, alias.new)
-            try:
-                ctx.params[alias.replaces] = target.type_cast_value(ctx, alias.values.get(raw, raw))
-            except click.BadParameter as exc:
-                exc.param, exc.param_hint = alias, f"'{alias.old}'"
-                raise
-            ctx.set_parameter_source(alias.replaces, ParameterSource.COMMANDLINE)
-        for param in self.params:
-            if getattr(param, "required_with_alias", False) and ctx.params.get(param.name or "") is None:
-                raise click.MissingParameter(ctx=ctx, param=param)
-        return rest
-
-
-class _RequiredPositional(click.Argument):
-    """A positional argument that is required, but may come through its deprecated option instead (so click
-    must not insist on it; Command checks it once the alias is folded in)."""
-
-    required_with_alias = True
-
-
 MODEL_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
@@ -170,7 +92,7 @@ def model_argument(*, old_option: str | None = None) -> Callable[[_F], _F]:
             return click.argument("model", metavar="MODEL", type=MODEL_FILE)(command)
         command = deprecated_alias(old_option, replaces="model", new="MODEL (positional)")(command)
         return click.argument("model", metavar="MODEL", type=MODEL_FILE, required=False,
-                              cls=_RequiredPositional)(command)
+                              cls=AliasedArgument)(command)
     return decorate
 
 
@@ -284,65 +206,6 @@ class OutputFolder(click.ParamType):
 MODEL, INPUT_SIZE, BATCH, WEIGHTS, OUTPUT_FILE = ModelName(), InputSize(), Batch(), Weights(), OutputFile()
 DEVICE, CUDA_DEVICE = Device(), Device(cuda_only=True, legacy_index=True)
 OUTPUT_FOLDER = OutputFolder()
-
-
-def quantizer_option(command: _F) -> _F:
-    """--quantizer ort|modelopt: which quantizer makes INT8 (bench: its TensorRT-scheme INT8)."""
-    from ..precision.int8 import QUANTIZERS
-
-    return click.option("--quantizer", type=click.Choice(list(QUANTIZERS)), default="ort", show_default=True,
-                        help="int8: ONNX Runtime's quantizer, or NVIDIA Model Optimizer's (TensorRT scheme only; "
-                             'pip install "vgg-deploy[modelopt]"; bench: the CPU-scheme INT8 stays ONNX Runtime\'s).'
-                        )(command)
-
-
-def _apply(command: _F, options: list[Any]) -> _F:
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def conversion_options(command: _F) -> _F:
-    """The calibration, held-out parity and gate options shared by `quantize`, `build-trt` and `bench`."""
-    from ..precision.fallback import DEFAULT_MAX_FALLBACK_LAYERS, FALLBACK_MODES
-
-    gates = [
-        click.option("--min-top1-agreement", type=click.FloatRange(0, 1), default=None,
-                     help="Fail (exit 1, no file) when held-out top-1 agreement with fp32 is below this."),
-        click.option("--min-cosine", type=click.FloatRange(-1, 1), default=None,
-                     help="Fail (exit 1, no file) when the worst held-out cosine similarity is below this."),
-        click.option("--fallback", type=click.Choice(list(FALLBACK_MODES)), default="off", show_default=True,
-                     help="int8 with a gate: 'auto' keeps the most damaging layers out of INT8 (fp16 for the TensorRT "
-                          "scheme, fp32 for the CPU scheme) until the gate holds; the output lists them."),
-        click.option("--max-fallback-layers", type=click.IntRange(min=1), default=DEFAULT_MAX_FALLBACK_LAYERS,
-                     show_default=True, help="--fallback auto: at most this many layers kept out of INT8."),
-    ]
-    return calibration_options(_apply(command, gates))
-
-
-def calibration_options(command: _F) -> _F:
-    """The calibration and held-out split options (`quantize`, `build-trt`, `bench`, `sensitivity`)."""
-    from ..precision.int8 import CALIBRATION_METHODS, QUANTIZER_METHODS
-
-    defaults = "; ".join(f"{q}: {', '.join(m)} (default {m[0]})" for q, m in QUANTIZER_METHODS.items())
-    options = [
-        click.option("--calib-data", default=None, metavar="PATH|digits|synthetic",
-                     help="Calibration images: an image folder (class sub-folders give labels), a .npy/.npz of "
-                          "(N,C,H,W) inputs, 'digits' (scikit-learn's, no download), or 'synthetic' (random; only if "
-                          "you mean it). Required for int8; for fp16 it is the parity data. bench: default --data "
-                          "(digits for vgg_digits)."),
-        quantizer_option,
-        click.option("--calib-method", type=click.Choice(list(CALIBRATION_METHODS)), default=None,
-                     help=f"int8: how activation ranges are chosen from the calibration data ({defaults})."),
-        click.option("--calib-samples", type=click.IntRange(min=1), default=128, show_default=True,
-                     help="int8: calibration images (held-out parity images are taken on top, from the same source)."),
-        click.option("--calib-batch", type=click.IntRange(min=1), default=16, show_default=True,
-                     help="int8: calibration batch size, independent of the model's batch."),
-        click.option("--seed", type=int, default=0, show_default=True,
-                     help="Seed of the calibration sampling and the held-out split (bench: also of the random "
-                          "weights and inputs)."),
-    ]
-    return _apply(command, options)
 
 
 def deprecated_spellings(command: click.Command) -> list[tuple[str, str]]:

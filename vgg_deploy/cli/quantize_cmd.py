@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from .params import Command, conversion_options, model_argument, output_option
+from .params import Command, ConversionOptions, conversion_options, model_argument, output_option
+
+if TYPE_CHECKING:
+    from ..precision import ConversionRequest, ConversionResult
 
 __all__ = ["quantize"]
 
@@ -15,7 +20,7 @@ __all__ = ["quantize"]
 @click.command(cls=Command)
 @model_argument(old_option="--onnx")
 @click.option("--precision", type=click.Choice(["int8", "fp16"]), required=True, help="The variant to make.")
-@conversion_options
+@conversion_options(fold=True)
 @click.option("--target", type=click.Choice(["tensorrt", "cpu"]), default="tensorrt", show_default=True,
               help="int8 scheme: 'tensorrt' (signed symmetric, TensorRT's rules) or 'cpu' (fastest on ONNX Runtime's "
                    "CPU kernels: unsigned activations, needs VNNI).")
@@ -24,9 +29,8 @@ __all__ = ["quantize"]
 @output_option(help="The ONNX file to write.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def quantize(
-    model: Path, precision: str, quantizer: str, calib_data: str | None, calib_method: str | None, calib_samples: int,
-    calib_batch: int, target: str, keep_io_types: bool, min_top1_agreement: float | None,
-    min_cosine: float | None, fallback: str, max_fallback_layers: int, seed: int, output: Path, as_json: bool,
+    model: Path, precision: str, conversion: ConversionOptions, target: str, keep_io_types: bool, output: Path,
+    as_json: bool,
 ) -> None:
     """Make the FP16 or INT8 variant of the fp32 ONNX MODEL, and check it against fp32 on held-out samples.
 
@@ -49,12 +53,10 @@ def quantize(
     """
     from ..artifacts import check_output
     from ..export import config_from_metadata, read_metadata
-    from ..precision import QuantizeError, calibration_method, conversion_inputs, convert_precision
+    from ..precision import QuantizeError, conversion_inputs, convert
 
-    def progress(message: str) -> None:
-        click.echo(f"[vgg-deploy] {message}", err=True)
-
-    if precision == "int8" and calib_data is None:
+    request = conversion.request(precision=precision, target=target, keep_io_types=keep_io_types)
+    if precision == "int8" and request.calibration.data is None:
         raise click.UsageError(
             "INT8 needs calibration images: pass --calib-data PATH (image folder, .npy or .npz), 'digits', or "
             "'synthetic' to calibrate on random inputs on purpose (the result says so)"
@@ -62,24 +64,22 @@ def quantize(
     check_output(output, inputs=[model])  # before the calibration images are read
     if precision == "int8":
         try:  # a quantizer/target/method combination that cannot work is a usage error, before any data loads
-            calib_method = calibration_method(quantizer, calib_method, target=target)
+            request = replace(request, calibration=request.calibration.resolved(target=target))
         except QuantizeError as exc:
             raise click.UsageError(str(exc)) from None
     config = config_from_metadata(read_metadata(model), source=str(model))
-    inputs = conversion_inputs(config, precision=precision, calib_data=calib_data, calib_samples=calib_samples,
-                               seed=seed, progress=progress)
-    result = convert_precision(
-        model, output, precision=precision, holdout=inputs.holdout, holdout_note=inputs.holdout_note,
-        calibration=inputs.calibration, calibration_source=calib_data, synthetic=inputs.synthetic,
-        classes=inputs.classes, target=target, method=calib_method, quantizer=quantizer, calib_batch=calib_batch,
-        keep_io_types=keep_io_types, min_top1=min_top1_agreement, min_cosine=min_cosine, fallback=fallback,
-        max_fallback_layers=max_fallback_layers, progress=progress,
-    )
+    result = convert(model, output, request, conversion_inputs(config, request))
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2))
         return
-    what = precision if precision == "fp16" else f"int8 ({target} scheme by {quantizer}, {calib_method} calibration" + \
-        (", SYNTHETIC data)" if inputs.synthetic else ")")
+    _print_result(result, request)
+
+
+def _print_result(result: ConversionResult, request: ConversionRequest) -> None:
+    calibration = request.calibration
+    what = request.precision if request.precision == "fp16" else (
+        f"int8 ({request.target} scheme by {calibration.quantizer}, {calibration.method} calibration"
+        + (", SYNTHETIC data)" if result.facts.get("synthetic_calibration") else ")"))
     click.echo(f"wrote {result.path} ({result.size_bytes / 1e6:.1f} MB, {result.source_size_bytes / 1e6:.1f} MB fp32): {what}")
     click.echo(f"parity vs fp32 on held-out samples ({result.holdout}): {result.parity.summary()}")
     kept = result.facts.get("int8_kept_high")

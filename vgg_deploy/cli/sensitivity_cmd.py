@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .params import Command, calibration_options, model_argument, output_option
+from .params import Command, ConversionOptions, calibration_options, model_argument, output_option
+
+if TYPE_CHECKING:
+    from ..precision import ConversionInputs, ConversionRequest
+    from ..precision.sensitivity import SensitivityReport
 
 __all__ = ["sensitivity"]
 
 
 @click.command(cls=Command)
 @model_argument()
-@calibration_options
+@calibration_options(fold=True)
 @click.option("--target", type=click.Choice(["tensorrt", "cpu"]), default="tensorrt", show_default=True,
               help="int8 scheme; layers kept out of INT8 run in fp16 for tensorrt, fp32 for cpu.")
 @click.option("--qdq", "qdq_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
@@ -23,8 +29,8 @@ __all__ = ["sensitivity"]
                help="Write the table here (Markdown, e.g. sens.md), with sens.json and the bar chart sens.png beside it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 def sensitivity(
-    model: Path, quantizer: str, calib_data: str | None, calib_method: str | None, calib_samples: int,
-    calib_batch: int, seed: int, target: str, qdq_path: Path | None, output: Path | None, as_json: bool,
+    model: Path, conversion: ConversionOptions, target: str, qdq_path: Path | None, output: Path | None,
+    as_json: bool,
 ) -> None:
     """Per-layer INT8 sensitivity of the fp32 ONNX MODEL, measured on held-out images.
 
@@ -39,26 +45,21 @@ def sensitivity(
       vgg-deploy sensitivity vgg16.onnx --calib-data digits --quantizer modelopt --json
       vgg-deploy sensitivity vgg16.onnx --qdq vgg16.int8.onnx --calib-data images/
     """
-
-    import onnx
-
-    from ..artifacts import check_output, scratch_folder, write_text_atomic
+    from ..artifacts import check_output
     from ..errors import VGGDeployError
     from ..export import config_from_metadata, read_metadata
     from ..export.metadata import load_onnx
-    from ..precision import QuantizeError, calibration_method, conversion_inputs, convert_precision
+    from ..precision import QuantizeError, conversion_inputs
     from ..precision.layers import high_precision_for
     from ..precision.logits import onnx_logits
-    from ..precision.sensitivity import draw_sensitivity_chart, layer_sensitivity
+    from ..precision.sensitivity import layer_sensitivity
 
-    def progress(message: str) -> None:
-        click.echo(f"[vgg-deploy] {message}", err=True)
-
-    if calib_data is None:
+    request = conversion.request(precision="int8", target=target)
+    if request.calibration.data is None:
         raise click.UsageError("sensitivity needs held-out images (and calibration images unless --qdq is given): "
                                "pass --calib-data PATH (image folder, .npy or .npz), 'digits', or 'synthetic'")
     try:
-        calib_method = calibration_method(quantizer, calib_method, target=target)
+        request = replace(request, calibration=request.calibration.resolved(target=target))
     except QuantizeError as exc:
         raise click.UsageError(str(exc)) from None
     if output is not None:  # before the calibration: a path in the way, or one of the inputs, is refused now
@@ -68,31 +69,41 @@ def sensitivity(
     if facts.get("precision", "fp32") != "fp32":
         raise VGGDeployError(f"{model}: MODEL must be the fp32 export (this one is {facts['precision']}); pass a "
                              "Q/DQ model with --qdq")
-    config = config_from_metadata(facts, source=str(model))
-    inputs = conversion_inputs(config, precision="int8", calib_data=calib_data, calib_samples=calib_samples,
-                               seed=seed, progress=progress)
+    inputs = conversion_inputs(config_from_metadata(facts, source=str(model)), request)
     source = load_onnx(model, weights=True)
+    qdq, qdq_facts, target, note = _quantized(model, qdq_path, output, request, inputs)
+    report = layer_sensitivity(
+        qdq, source, inputs.holdout, labels=inputs.holdout_labels, high_precision=high_precision_for(target),
+        model_name=model.name, holdout_note=note, reference=onnx_logits(model, inputs.holdout),
+        facts={k: qdq_facts.get(k) for k in ("quantizer", "calibration_method", "calibration_samples", "int8_target")},
+    )
+    _write_and_print(report, output, as_json)
+
+
+def _quantized(model: Path, qdq_path: Path | None, output: Path | None, request: ConversionRequest,
+               inputs: ConversionInputs) -> tuple[Any, dict[str, Any], str, str]:
+    """(the Q/DQ model measured, its facts, its INT8 target, the held-out note): --qdq's, or one calibrated here."""
+    import onnx
+
+    from ..artifacts import scratch_folder
+    from ..export import read_metadata
+    from ..export.metadata import load_onnx
+    from ..precision import convert
+
     if qdq_path is not None:
         qdq = load_onnx(qdq_path, weights=True)
         qdq_facts = read_metadata(qdq)
-        target = qdq_facts.get("int8_target", target)
-        note = f"{inputs.holdout_note} (--qdq given: its calibration data is not known to be disjoint)"
-    else:
-        with scratch_folder(output, name="sensitivity") as tmp:
-            result = convert_precision(
-                model, tmp / "model.int8.onnx", precision="int8", holdout=inputs.holdout,
-                holdout_note=inputs.holdout_note, calibration=inputs.calibration, calibration_source=calib_data,
-                synthetic=inputs.synthetic, target=target, method=calib_method, quantizer=quantizer,
-                calib_batch=calib_batch, progress=progress,
-            )
-            qdq = onnx.load(str(result.path))
-            qdq_facts = result.facts
-        note = inputs.holdout_note
-    report = layer_sensitivity(
-        qdq, source, inputs.holdout, labels=inputs.holdout_labels, high_precision=high_precision_for(target),
-        model_name=model.name, holdout_note=note, reference=onnx_logits(model, inputs.holdout), facts={k: qdq_facts.get(k) for k in (
-            "quantizer", "calibration_method", "calibration_samples", "int8_target")}, progress=progress,
-    )
+        return (qdq, qdq_facts, qdq_facts.get("int8_target", request.target),
+                f"{inputs.holdout_note} (--qdq given: its calibration data is not known to be disjoint)")
+    with scratch_folder(output, name="sensitivity") as tmp:
+        result = convert(model, tmp / "model.int8.onnx", request, inputs)
+        return onnx.load(str(result.path)), result.facts, request.target, inputs.holdout_note
+
+
+def _write_and_print(report: SensitivityReport, output: Path | None, as_json: bool) -> None:
+    from ..artifacts import write_text_atomic
+    from ..precision.sensitivity import draw_sensitivity_chart
+
     chart_note = None
     if output is not None:
         write_text_atomic(output, report.to_markdown())

@@ -1,24 +1,25 @@
 """Accuracy-targeted INT8 (`--fallback auto`): keep the most damaging layers out of INT8 until the gate holds.
 
 The layers are ranked once by the error each brings alone (sensitivity.py: "only this layer INT8"), then kept
-high greedily in that order, one more each step, until the held-out gate holds or `max_layers` is spent. Every
-step reuses the one calibration (layers.py); the layers kept high run in fp16 for the TensorRT scheme (TensorRT's
-fast non-INT8 path) and fp32 for the CPU scheme.
+high greedily in that order, one more each step, until the held-out gate holds or the policy's `max_layers` is
+spent. Every step reuses the one calibration (layers.py); the layers kept high run in fp16 for the TensorRT scheme
+(TensorRT's fast non-INT8 path) and fp32 for the CPU scheme.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-from typing import Any, Callable
+import logging
+from dataclasses import dataclass, field
+from typing import Any
 
 from ..export.parity import Parity
-from .layers import QuantizedLayer, keep_layers_high, quantized_layers
-from .sensitivity import LayerSensitivity, LogitsEvaluator
+from .layers import QuantizedLayer, keep_layers_high
+from .request import DEFAULT_MAX_FALLBACK_LAYERS, FALLBACK_MODES, FallbackPolicy, ParityGates
+from .sensitivity import LogitsEvaluator, measure_layers
 
 __all__ = ["FallbackResult", "fallback_search", "FALLBACK_MODES", "DEFAULT_MAX_FALLBACK_LAYERS"]
 
-FALLBACK_MODES = ("off", "auto")
-DEFAULT_MAX_FALLBACK_LAYERS = 4
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -51,37 +52,26 @@ def fallback_search(
     source: Any,
     evaluate: LogitsEvaluator,
     *,
-    min_top1: float | None,
-    min_cosine: float | None,
+    gates: ParityGates,
     precision: str,
-    max_layers: int = DEFAULT_MAX_FALLBACK_LAYERS,
+    policy: FallbackPolicy = FallbackPolicy(),
     plain: Parity | None = None,
-    progress: Callable[[str], None] = lambda message: None,
 ) -> FallbackResult:
-    """Keep layers of `qdq` high, most damaging first, until the gates hold on `evaluate`'s held-out set.
-    `plain`: `qdq`'s own parity on that set when the caller has it already (saves one evaluation)."""
-
-    def gated(parity: Parity) -> Parity:
-        return replace(parity, min_cosine=min_cosine, min_top1=min_top1)
-
-    layers = quantized_layers(qdq)
-    names = [layer.name for layer in layers]
-    progress(f"ranking {len(layers)} quantized layers by the error each brings alone")
-    rows = []
-    for layer in layers:
-        alone, _ = evaluate(keep_layers_high(qdq, source, [n for n in names if n != layer.name], precision=precision))
-        rows.append(LayerSensitivity(layer, alone, alone))  # only the "only this INT8" figures rank
-    ranked = [row.layer for row in sorted(rows, key=LayerSensitivity.damage_key)]
+    """Keep layers of `qdq` high, most damaging first, until `gates` hold on `evaluate`'s held-out set (at most
+    `policy.max_layers`). `plain`: `qdq`'s own parity on that set when the caller has it already (saves one
+    evaluation)."""
+    log.info("ranking the quantized layers by the error each brings alone")
+    ranked = [row.layer for row in measure_layers(qdq, source, evaluate, precision=precision, spared=False)]
     best_kept: tuple[QuantizedLayer, ...] = ()
-    best_model, best_parity = qdq, gated(plain if plain is not None else evaluate(qdq)[0])
+    best_model, best_parity = qdq, gates.apply(plain if plain is not None else evaluate(qdq)[0])
     steps = [{"kept_high": [], "cosine": best_parity.cosine, "top1_agreement": best_parity.top1_agreement}]
-    for count in range(1, min(max_layers, len(ranked)) + 1):
+    for count in range(1, min(policy.max_layers, len(ranked)) + 1):
         kept = tuple(ranked[:count])
         model = keep_layers_high(qdq, source, [layer.name for layer in kept], precision=precision)
-        parity = gated(evaluate(model)[0])
+        parity = gates.apply(evaluate(model)[0])
         steps.append({"kept_high": [layer.label for layer in kept], "cosine": parity.cosine,
                       "top1_agreement": parity.top1_agreement})
-        progress(f"kept {', '.join(layer.label for layer in kept)} in {precision}: {parity.summary()}")
+        log.info("kept %s in %s: %s", ", ".join(layer.label for layer in kept), precision, parity.summary())
         if parity.passed or _better(parity, best_parity):
             best_model, best_parity, best_kept = model, parity, kept
         if parity.passed:

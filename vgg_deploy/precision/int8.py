@@ -18,16 +18,21 @@ TensorRT 11 removed INT8 calibrators: an INT8 engine is built from a Q/DQ graph.
 
 from __future__ import annotations
 
+import logging
 import platform
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
+from ..artifacts import scratch_folder
 from ..errors import VGGDeployError
+from ..log import progress_bar, quiet_libraries
 from ..models.family import ModelFamily
-from ..log import quiet_libraries
+
+if TYPE_CHECKING:
+    from .request import CalibrationRequest
 
 __all__ = [
     "Int8Scheme", "QuantizeError", "DEFAULT_CALIBRATION_METHOD", "int8_scheme", "quantize_int8",
@@ -45,6 +50,8 @@ DEFAULT_CALIBRATION_METHOD = QUANTIZER_METHODS["ort"][0]
 WEIGHTED_OPS = ("Conv", "Gemm")  # the layers that are quantized (and that sensitivity and fallback treat)
 TARGETS = ("tensorrt", "cpu")
 CALIBRATION_MEMORY_BUDGET = 2 << 30  # activations ONNX Runtime may hold at once while calibrating
+
+log = logging.getLogger(__name__)
 
 
 class QuantizeError(VGGDeployError):
@@ -104,17 +111,20 @@ def activation_bytes_per_image(config: ModelFamily) -> int:
 
 
 class _BatchReader:
-    """A CalibrationDataReader over an in-memory array that supports ONNX Runtime's strided (chunked) calibration."""
+    """A CalibrationDataReader over an in-memory array that supports ONNX Runtime's strided (chunked) calibration;
+    the batches it serves advance a progress bar."""
 
     def __init__(self, images: np.ndarray, batch: int, input_name: str) -> None:
         self._batches = [images[i:i + batch] for i in range(0, len(images), batch)]
         self._input = input_name
         self._pos, self._end = 0, len(self._batches)
+        self._bar: Iterator[int] = iter(progress_bar(range(len(self._batches)), desc="calibrating", unit="batch"))
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         if self._pos >= self._end:
             return None
         self._pos += 1
+        next(self._bar, None)
         return {self._input: self._batches[self._pos - 1]}
 
     def __len__(self) -> int:
@@ -122,6 +132,11 @@ class _BatchReader:
 
     def set_range(self, start_index: int, end_index: int) -> None:
         self._pos, self._end = start_index, min(end_index, len(self._batches))
+
+    def finish(self) -> None:
+        """Close the progress bar (its last line shows every batch done)."""
+        for _ in self._bar:
+            pass
 
 
 def _chunk(n_batches: int, batch_bytes: int, budget: int) -> int:
@@ -163,16 +178,14 @@ def _keep_outputs_float(path: str | Path) -> None:
 
 
 def _entropy_ranges(
-    onnx_path: str | Path, reader: _BatchReader, stride: int, *, symmetric: bool
+    onnx_path: str | Path, reader: _BatchReader, stride: int, *, symmetric: bool, scratch_near: Path
 ) -> dict[str, tuple[float, float]]:
     """Per-tensor (min, max) from ONNX Runtime's entropy calibrator with 2048 bins, collected chunk by chunk."""
-    import tempfile
-
     from onnxruntime.quantization import CalibrationMethod, create_calibrator
 
-    with tempfile.TemporaryDirectory(prefix="vgg-deploy-calib.") as tmp, quiet_libraries():
+    with scratch_folder(scratch_near, name="calibrate") as tmp, quiet_libraries():
         calibrator = create_calibrator(
-            Path(onnx_path), None, augmented_model_path=str(Path(tmp) / "augmented.onnx"),
+            Path(onnx_path), None, augmented_model_path=str(tmp / "augmented.onnx"),
             calibrate_method=CalibrationMethod.Entropy,
             extra_options={"num_bins": 2048, "num_quantized_bins": 128, "symmetric": symmetric},
         )
@@ -183,46 +196,22 @@ def _entropy_ranges(
     return {name: (float(td.range_value[0]), float(td.range_value[1])) for name, td in data.data.items()}
 
 
-def quantize_int8(
-    onnx_path: str | Path,
-    output: str | Path,
-    images: np.ndarray,
-    *,
-    config: ModelFamily,
-    scheme: Int8Scheme,
-    method: str = DEFAULT_CALIBRATION_METHOD,
-    calib_batch: int = 16,
-    fixed_batch: int | None = None,
-    input_name: str = "input",
-    memory_budget: int = CALIBRATION_MEMORY_BUDGET,
-    progress: Callable[[str], None] = lambda message: None,
-) -> dict[str, Any]:
-    """Calibrate on `images` and write a Q/DQ model to `output`; returns the calibration facts.
-
-    The calibration batch is independent of the model's, except for a fixed-batch model, which is fed
-    batches of its own size. Activations are collected in chunks that fit `memory_budget`, since the
-    histogram calibrators keep every activation of a chunk (onnxruntime's CalibStridedMinMax).
-    """
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-
-    if method not in QUANTIZER_METHODS["ort"]:
-        raise QuantizeError(f"unknown calibration method {method!r}; choose one of: "
-                            f"{', '.join(QUANTIZER_METHODS['ort'])}")
-    # Whole batches only: ONNX Runtime's histogram calibrators fail on a short last batch, and the count we
-    # report must be the count used.
+def _calibration_batches(
+    images: np.ndarray, *, calib_batch: int, fixed_batch: int | None, input_name: str
+) -> tuple[_BatchReader, int, int]:
+    """(the reader, the batch size, the images used): whole batches only, since ONNX Runtime's histogram
+    calibrators fail on a short last batch, and the count we report must be the count used."""
     batch = fixed_batch or min(calib_batch, len(images))
     usable = len(images) - len(images) % batch if batch else 0
     if usable < 1:
         raise QuantizeError(f"need at least {batch} calibration images for this fixed-batch model, got {len(images)}")
     if usable < len(images):
-        progress(f"using {usable} of {len(images)} calibration images: whole batches of {batch} only")
-    reader = _BatchReader(np.ascontiguousarray(images[:usable], dtype=np.float32), batch, input_name)
-    stride = _chunk(len(reader), batch * activation_bytes_per_image(config), memory_budget)
-    progress(
-        f"calibrating ({method}, {usable} images in batches of {batch}, {len(reader) // stride} chunk(s)); "
-        f"{scheme.note}"
-    )
-    activation = QuantType.QInt8 if scheme.activation_type == "int8" else QuantType.QUInt8
+        log.info("using %d of %d calibration images: whole batches of %d only", usable, len(images), batch)
+    return _BatchReader(np.ascontiguousarray(images[:usable], dtype=np.float32), batch, input_name), batch, usable
+
+
+def _quantizer_options(scheme: Int8Scheme, stride: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(quantize_static's extra_options, its op placement) for `scheme`."""
     options: dict[str, Any] = {
         "ActivationSymmetric": scheme.activation_symmetric,
         "WeightSymmetric": True,
@@ -234,12 +223,47 @@ def quantize_int8(
     if scheme.target == "tensorrt":  # inputs of the weighted ops only (module docstring)
         placement["op_types_to_quantize"] = list(WEIGHTED_OPS)
         options["OpTypesToExcludeOutputQuantization"] = list(WEIGHTED_OPS)
+    return options, placement
+
+
+def quantize_int8(
+    onnx_path: str | Path,
+    output: str | Path,
+    images: np.ndarray,
+    *,
+    config: ModelFamily,
+    scheme: Int8Scheme,
+    calibration: CalibrationRequest | None = None,
+    fixed_batch: int | None = None,
+    input_name: str = "input",
+    memory_budget: int = CALIBRATION_MEMORY_BUDGET,
+) -> dict[str, Any]:
+    """Calibrate on `images` as `calibration` asks (its method and batch; default: percentile, 16) and write a
+    Q/DQ model to `output`; returns the calibration facts.
+
+    The calibration batch is independent of the model's, except for a fixed-batch model, which is fed
+    batches of its own size. Activations are collected in chunks that fit `memory_budget`, since the
+    histogram calibrators keep every activation of a chunk (onnxruntime's CalibStridedMinMax).
+    """
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    method = (calibration.method if calibration is not None else None) or DEFAULT_CALIBRATION_METHOD
+    if method not in QUANTIZER_METHODS["ort"]:
+        raise QuantizeError(f"unknown calibration method {method!r}; choose one of: "
+                            f"{', '.join(QUANTIZER_METHODS['ort'])}")
+    reader, batch, usable = _calibration_batches(images, calib_batch=calibration.batch if calibration else 16,
+                                                 fixed_batch=fixed_batch, input_name=input_name)
+    stride = _chunk(len(reader), batch * activation_bytes_per_image(config), memory_budget)
+    log.info("calibrating (%s, %d images in batches of %d, %d chunk(s)); %s",
+             method, usable, batch, len(reader) // stride, scheme.note)
+    options, placement = _quantizer_options(scheme, stride)
     calibrate = {"minmax": CalibrationMethod.MinMax, "percentile": CalibrationMethod.Percentile}.get(method)
     if method == "entropy":
         # quantize_static gives the entropy calibrator 128 histogram bins, as many as the quantized bins it
         # searches over, so its only candidate threshold is the full range: "entropy" would equal minmax.
         # Calibrate with 2048 bins (as TensorRT's entropy calibrator does) and hand over the ranges.
-        ranges = _entropy_ranges(onnx_path, reader, stride, symmetric=scheme.activation_symmetric)
+        ranges = _entropy_ranges(onnx_path, reader, stride, symmetric=scheme.activation_symmetric,
+                                 scratch_near=Path(output))
         options["TensorQuantOverrides"] = {
             name: [{"rmin": np.float32(lo), "rmax": np.float32(hi)}] for name, (lo, hi) in ranges.items()
         }
@@ -250,9 +274,10 @@ def quantize_int8(
         quantize_static(
             str(onnx_path), str(output), reader,
             quant_format=QuantFormat.QDQ, per_channel=True, reduce_range=scheme.reduce_range,
-            activation_type=activation, weight_type=QuantType.QInt8, calibrate_method=calibrate, extra_options=options,
-            **placement,
+            activation_type=QuantType.QInt8 if scheme.activation_type == "int8" else QuantType.QUInt8,
+            weight_type=QuantType.QInt8, calibrate_method=calibrate, extra_options=options, **placement,
         )
+    reader.finish()
     _keep_outputs_float(output)
     return {
         "quantizer": "ort", "calibration_method": method, "calibration_samples": usable, "calibration_batch": batch,

@@ -82,7 +82,7 @@ def keep_layers_high(model: Any, source: Any, layers: Iterable[str], *, precisio
     """A copy of Q/DQ `model` in which the named layers (QuantizedLayer.name) run in `precision` (fp16|fp32),
     with the fp32 weights of `source`, the model it was quantized from; every other layer is left as it is."""
     import onnx
-    from onnx import TensorProto, helper, numpy_helper
+    from onnx import numpy_helper
 
     if precision not in HIGH_PRECISIONS:
         raise QuantizeError(f"unknown high precision {precision!r}; choose one of: {', '.join(HIGH_PRECISIONS)}")
@@ -116,37 +116,49 @@ def keep_layers_high(model: Any, source: Any, layers: Iterable[str], *, precisio
         pair = weights.get(key) or weights.get(node.output[0])
         if pair is None:
             raise QuantizeError(f"layer {key} is not in the fp32 source model: pass the model it was quantized from")
-        # the activation: bypass the Q/DQ pairs (and the data-movement ops between them) that feed this layer
-        user, slot, clipped = node, 0, False
-        while True:
-            tensor = user.input[slot]
-            dq = producers.get(tensor)
-            q = producers.get(dq.input[0]) if dq is not None and dq.op_type == "DequantizeLinear" else None
-            if q is not None and q.op_type == "QuantizeLinear":
-                user.input[slot] = q.input[0]
-                clipped = clipped or _clips_negatives(q, graph)
-                continue
-            if dq is not None and dq.op_type in _MOVES_DATA and consumers.get(tensor, 0) == 1:
-                user, slot = dq, 0
-                continue
-            break
-        if clipped:  # Relu commutes with the data-movement ops walked across: one Relu before the layer
+        if _bypass_activation_qdq(node, graph, producers, consumers):
+            # Relu commutes with the data-movement ops walked across: one Relu before the layer
             node.input[0] = _relu_of(node.input[0], added)
         node.input[1] = float_initializer(pair[0])
         if pair[1] is not None and len(node.input) > 2:
             node.input[2] = float_initializer(pair[1])
         if precision == "fp16":
-            half_in, half_out, result = f"{key}__in_fp16", f"{key}__out_fp16", node.output[0]
-            added.append(helper.make_node("Cast", [node.input[0]], [half_in], name=f"{key}__to_fp16",
-                                          to=TensorProto.FLOAT16))
-            node.input[0] = half_in
-            node.output[0] = half_out
-            added.append(helper.make_node("Cast", [half_out], [result], name=f"{key}__to_fp32", to=TensorProto.FLOAT))
+            added += _cast_to_fp16(node, key)
     # new nodes are placed by a topological sort at the end: inserting into the repeated field while holding
     # references to its elements is not safe with every protobuf backend
     _sort_nodes(graph, added)
     _prune(out)
     return out
+
+
+def _bypass_activation_qdq(node: Any, graph: Any, producers: dict[str, Any], consumers: dict[str, int]) -> bool:
+    """Feed `node` its activation from before the Q/DQ pairs (and the data-movement ops between them) that feed
+    it; True when a bypassed Q clipped negatives (a Relu must take its place)."""
+    user, slot, clipped = node, 0, False
+    while True:
+        tensor = user.input[slot]
+        dq = producers.get(tensor)
+        q = producers.get(dq.input[0]) if dq is not None and dq.op_type == "DequantizeLinear" else None
+        if q is not None and q.op_type == "QuantizeLinear":
+            user.input[slot] = q.input[0]
+            clipped = clipped or _clips_negatives(q, graph)
+            continue
+        if dq is not None and dq.op_type in _MOVES_DATA and consumers.get(tensor, 0) == 1:
+            user, slot = dq, 0
+            continue
+        return clipped
+
+
+def _cast_to_fp16(node: Any, key: str) -> list[Any]:
+    """Run `node` in fp16: its activation cast to fp16 and its output back to fp32 (the Cast nodes to add)."""
+    from onnx import TensorProto, helper
+
+    half_in, half_out, result = f"{key}__in_fp16", f"{key}__out_fp16", node.output[0]
+    casts = [helper.make_node("Cast", [node.input[0]], [half_in], name=f"{key}__to_fp16", to=TensorProto.FLOAT16),
+             helper.make_node("Cast", [half_out], [result], name=f"{key}__to_fp32", to=TensorProto.FLOAT)]
+    node.input[0] = half_in
+    node.output[0] = half_out
+    return casts
 
 
 def _clips_negatives(q: Any, graph: Any) -> bool:

@@ -7,7 +7,7 @@ pieces it imports, against this project's onnx and onnxruntime.
 
 What this wrapper handles, measured with ModelOpt 0.47 on the digits VGGs:
 - it raises opsets below 19 to 19 and writes `<model>_opset19.onnx` next to its input: it works on a copy in
-  a temporary folder, so the user's folder stays clean;
+  a scratch folder beside the output, so the user's folder stays clean;
 - it drops the model's metadata_props: convert_precision writes ours onto its output afterwards;
 - with a dynamic batch it calibrates at batch 1 and then leaves every Gemm high as a "GEMV": the calibration
   shape (the calibration batch) is passed explicitly;
@@ -25,20 +25,25 @@ import contextlib
 import io
 import logging
 import shutil
-import tempfile
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
 import numpy as np
 
+from ..artifacts import scratch_folder
 from ..errors import MissingDependencyError
-from ..optional import installed_version
 from ..log import quiet_libraries
+from ..optional import installed_version
 from .int8 import QUANTIZER_METHODS, QuantizeError
+
+if TYPE_CHECKING:
+    from .request import CalibrationRequest
 
 __all__ = ["quantize_modelopt", "require_modelopt", "MODELOPT_INSTALL"]
 
 MODELOPT_INSTALL = 'pip install "vgg-deploy[modelopt]"'
+
+log = logging.getLogger(__name__)
 
 
 def require_modelopt() -> Any:
@@ -87,20 +92,20 @@ def quantize_modelopt(
     output: str | Path,
     images: np.ndarray,
     *,
-    method: str = "entropy",
-    calib_batch: int = 16,
+    calibration: CalibrationRequest | None = None,
     fixed_batch: int | None = None,
     input_name: str = "input",
-    progress: Callable[[str], None] = lambda message: None,
 ) -> dict[str, Any]:
-    """Calibrate with ModelOpt on `images` (CPU) and write its Q/DQ model to `output`; returns the facts."""
+    """Calibrate with ModelOpt on `images` (CPU) as `calibration` asks (its method and batch; default: entropy,
+    16) and write its Q/DQ model to `output`; returns the facts."""
     import onnx
 
+    method = (calibration.method if calibration is not None else None) or QUANTIZER_METHODS["modelopt"][0]
     if method not in QUANTIZER_METHODS["modelopt"]:
         raise QuantizeError(f"unknown ModelOpt calibration method {method!r}; choose "
                             f"{' or '.join(QUANTIZER_METHODS['modelopt'])}")
     quantize = require_modelopt()
-    batch = fixed_batch or calib_batch
+    batch = fixed_batch or (calibration.batch if calibration is not None else 16)
     usable = len(images) - len(images) % batch  # ModelOpt splits the data into batches of the calibration shape
     if usable < 1:
         raise QuantizeError(f"need at least {batch} calibration images for calibration batch {batch}, "
@@ -108,25 +113,14 @@ def quantize_modelopt(
     source_opset = next((o.version for o in onnx.load(str(onnx_path), load_external_data=False).opset_import
                          if o.domain in ("", "ai.onnx")), None)
     shape = "x".join(str(d) for d in (batch, *images.shape[1:]))
-    progress(f"calibrating with NVIDIA ModelOpt {installed_version('nvidia-modelopt')} ({method}, {usable} images "
-             f"in batches of {batch}, CPU)")
-    with tempfile.TemporaryDirectory(prefix="vgg-deploy-modelopt.") as tmp:
-        copy = Path(tmp) / "model.onnx"  # ModelOpt writes model_opset19.onnx next to its input: keep it here
+    log.info("calibrating with NVIDIA ModelOpt %s (%s, %d images in batches of %d, CPU)",
+             installed_version("nvidia-modelopt"), method, usable, batch)
+    with scratch_folder(output, name="modelopt") as tmp:
+        copy = tmp / "model.onnx"  # ModelOpt writes model_opset19.onnx next to its input: keep it here
         shutil.copyfile(onnx_path, copy)
-        result = Path(tmp) / "model.int8.onnx"
-        previous = logging.root.manager.disable
-        try:
-            # it logs each step, an NVML "error" without a GPU, and progress bars (stderr) while calibrating
-            with quiet_libraries(), contextlib.redirect_stderr(io.StringIO()), _ort_quantizer_restored():
-                logging.disable(logging.ERROR)
-                quantize(
-                    str(copy), quantize_mode="int8",
-                    calibration_data={input_name: np.ascontiguousarray(images[:usable], dtype=np.float32)},
-                    calibration_method=method, calibration_eps=["cpu"], calibration_shapes=f"{input_name}:{shape}",
-                    dq_only=True, high_precision_dtype="fp32", output_path=str(result), log_level="ERROR",
-                )
-        finally:
-            logging.disable(previous)
+        result = tmp / "model.int8.onnx"
+        _run_quiet(quantize, copy, result, images[:usable], method=method, shape=f"{input_name}:{shape}",
+                   input_name=input_name)
         if not result.is_file():
             raise QuantizeError(f"{onnx_path}: ModelOpt wrote no quantized model")
         shutil.move(str(result), output)
@@ -139,3 +133,21 @@ def quantize_modelopt(
     if source_opset is not None and source_opset < 19:
         facts.update(opset=19, opset_raised=f"{source_opset} -> 19 (ModelOpt's minimum for INT8 Q/DQ)")
     return facts
+
+
+def _run_quiet(quantize: Any, model: Path, result: Path, images: np.ndarray, *, method: str, shape: str,
+               input_name: str) -> None:
+    """ModelOpt's quantize, silenced: it logs each step, an NVML "error" without a GPU, and progress bars
+    (stderr) while calibrating."""
+    previous = logging.root.manager.disable
+    try:
+        with quiet_libraries(), contextlib.redirect_stderr(io.StringIO()), _ort_quantizer_restored():
+            logging.disable(logging.ERROR)
+            quantize(
+                str(model), quantize_mode="int8",
+                calibration_data={input_name: np.ascontiguousarray(images, dtype=np.float32)},
+                calibration_method=method, calibration_eps=["cpu"], calibration_shapes=shape,
+                dq_only=True, high_precision_dtype="fp32", output_path=str(result), log_level="ERROR",
+            )
+    finally:
+        logging.disable(previous)

@@ -26,28 +26,12 @@ def check_tensorrt_qdq(model: Any) -> list[QdqViolation]:
     A weight may be stored quantized (int8 initializer -> DQ, as ONNX Runtime and ModelOpt's --dq_only write it)
     or in float with its Q/DQ pair (fp32 initializer -> Q -> DQ, ModelOpt's default): TensorRT accepts both and
     quantizes the float weights itself when it builds the engine."""
-    from onnx import TensorProto, numpy_helper
-
     inits = {i.name: i for i in model.graph.initializer}
     producers = {out: node for node in model.graph.node for out in node.output}
     bias_inputs = {node.input[2]: node for node in model.graph.node
                    if node.op_type in ("Conv", "Gemm") and len(node.input) > 2 and node.input[2]}
-    weight_axis: dict[str, int] = {}  # DQ output feeding a Conv/Gemm weight -> the output-channel axis
-    for node in model.graph.node:
-        if node.op_type == "Conv" and len(node.input) > 1:
-            weight_axis[node.input[1]] = 0
-        elif node.op_type == "Gemm" and len(node.input) > 1:
-            trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
-            weight_axis[node.input[1]] = 0 if trans_b else 1
-
-    # Q/DQ output -> the weight input it ends in: int8 init -> DQ -> op, or float init -> Q -> DQ -> op
-    weight_ends: dict[str, str] = {}
-    for node in model.graph.node:
-        if node.op_type == "DequantizeLinear" and node.output[0] in weight_axis:
-            weight_ends[node.output[0]] = node.output[0]
-            q = producers.get(node.input[0])
-            if q is not None and q.op_type == "QuantizeLinear" and q.input[0] in inits and q.input[0] not in producers:
-                weight_ends[q.output[0]] = node.output[0]
+    weight_axis = _weight_axes(model)
+    weight_ends = _weight_ends(model, weight_axis, inits, producers)
 
     def weight_input(node: Any) -> str | None:
         if node.output[0] not in weight_ends:
@@ -67,13 +51,9 @@ def check_tensorrt_qdq(model: Any) -> list[QdqViolation]:
         if node.op_type == "DequantizeLinear" and node.output[0] in bias_inputs:
             violations.append(QdqViolation(name, "quantized bias (TensorRT needs fp32 biases)"))
             continue
-        zero = inits.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
-        if zero is None:
-            violations.append(QdqViolation(name, "no constant zero point (defaults to uint8)"))
-        elif zero.data_type != TensorProto.INT8:
-            violations.append(QdqViolation(name, f"zero point is {TensorProto.DataType.Name(zero.data_type)}, not INT8"))
-        elif np.any(numpy_helper.to_array(zero) != 0):
-            violations.append(QdqViolation(name, "non-zero zero point (TensorRT supports symmetric quantization only)"))
+        zero_point = _zero_point_rule(node, inits)
+        if zero_point is not None:
+            violations.append(QdqViolation(name, zero_point))
         scale = inits.get(node.input[1])
         if scale is None:
             violations.append(QdqViolation(name, "scale is not a constant"))
@@ -90,3 +70,42 @@ def check_tensorrt_qdq(model: Any) -> list[QdqViolation]:
         elif per_channel:
             violations.append(QdqViolation(name, "activation quantized per channel; expected per tensor"))
     return violations
+
+
+def _weight_axes(model: Any) -> dict[str, int]:
+    """The tensor feeding each Conv/Gemm weight -> its output-channel axis."""
+    axes: dict[str, int] = {}
+    for node in model.graph.node:
+        if node.op_type == "Conv" and len(node.input) > 1:
+            axes[node.input[1]] = 0
+        elif node.op_type == "Gemm" and len(node.input) > 1:
+            trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
+            axes[node.input[1]] = 0 if trans_b else 1
+    return axes
+
+
+def _weight_ends(model: Any, weight_axis: dict[str, int], inits: dict[str, Any],
+                 producers: dict[str, Any]) -> dict[str, str]:
+    """Q/DQ output -> the weight input it ends in: int8 init -> DQ -> op, or float init -> Q -> DQ -> op."""
+    ends: dict[str, str] = {}
+    for node in model.graph.node:
+        if node.op_type == "DequantizeLinear" and node.output[0] in weight_axis:
+            ends[node.output[0]] = node.output[0]
+            q = producers.get(node.input[0])
+            if q is not None and q.op_type == "QuantizeLinear" and q.input[0] in inits and q.input[0] not in producers:
+                ends[q.output[0]] = node.output[0]
+    return ends
+
+
+def _zero_point_rule(node: Any, inits: dict[str, Any]) -> str | None:
+    """The zero-point rule a Q/DQ node breaks (TensorRT: a constant INT8 zero), or None."""
+    from onnx import TensorProto, numpy_helper
+
+    zero = inits.get(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    if zero is None:
+        return "no constant zero point (defaults to uint8)"
+    if zero.data_type != TensorProto.INT8:
+        return f"zero point is {TensorProto.DataType.Name(zero.data_type)}, not INT8"
+    if np.any(numpy_helper.to_array(zero) != 0):
+        return "non-zero zero point (TensorRT supports symmetric quantization only)"
+    return None

@@ -10,19 +10,27 @@ cosine, then largest max abs diff): the ranking that accuracy-targeted fallback 
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
 from ..artifacts import atomic_output, scratch_folder
 from ..export.parity import Parity, compare_logits
-from .logits import onnx_logits
+from ..log import progress_bar
+from ..plotting import PLOT_HINT
 from .layers import QuantizedLayer, keep_layers_high, quantized_layers
+from .logits import onnx_logits
 
-__all__ = ["LayerSensitivity", "SensitivityReport", "layer_sensitivity", "LogitsEvaluator", "draw_sensitivity_chart"]
+__all__ = [
+    "LayerSensitivity", "SensitivityReport", "layer_sensitivity", "measure_layers", "LogitsEvaluator",
+    "draw_sensitivity_chart",
+]
+
+log = logging.getLogger(__name__)
 
 
 def _accuracy(logits: np.ndarray, labels: np.ndarray | None) -> float | None:
@@ -121,6 +129,27 @@ class SensitivityReport:
         return "\n".join(lines) + "\n"
 
 
+def measure_layers(qdq: Any, source: Any, evaluate: LogitsEvaluator, *, precision: str,
+                   spared: bool = True) -> list[LayerSensitivity]:
+    """Every quantized layer of `qdq` evaluated alone in INT8 (the others kept in `precision`) and, with `spared`,
+    as the only layer kept high; most damaging first (by the error the layer brings alone). Without `spared` the
+    "only high" figures repeat the "only INT8" ones: only those rank."""
+    layers = quantized_layers(qdq)
+    names = [layer.name for layer in layers]
+    rows = []
+    for number, layer in enumerate(progress_bar(layers, desc="measuring layers", unit="layer"), 1):
+        log.debug("layer %d/%d: %s (%s)", number, len(layers), layer.label, layer.op_type)
+        others = [n for n in names if n != layer.name]
+        only_int8, only_int8_accuracy = evaluate(keep_layers_high(qdq, source, others, precision=precision))
+        if not spared:
+            rows.append(LayerSensitivity(layer, only_int8, only_int8))
+            continue
+        only_high, only_high_accuracy = evaluate(keep_layers_high(qdq, source, [layer.name], precision=precision))
+        rows.append(LayerSensitivity(layer, only_int8, only_high, only_int8_accuracy, only_high_accuracy))
+    rows.sort(key=LayerSensitivity.damage_key)
+    return rows
+
+
 def layer_sensitivity(
     qdq: Any,
     source: Any,
@@ -132,14 +161,12 @@ def layer_sensitivity(
     holdout_note: str = "held-out samples",
     facts: dict[str, Any] | None = None,
     reference: np.ndarray | None = None,
-    progress: Callable[[str], None] = lambda message: None,
+    progress: object = None,  # retired (issue 14): removed after the merge
 ) -> SensitivityReport:
     """Measure every quantized layer of `qdq` (an onnx.ModelProto calibrated from fp32 `source`) on `holdout`.
     `reference`: `source`'s logits on `holdout` when the caller has its file (else it is saved once to compute them)."""
     import onnx
 
-    layers = quantized_layers(qdq)
-    names = [layer.name for layer in layers]
     start = time.perf_counter()
     with scratch_folder(name="sensitivity") as tmp:
         if reference is None:
@@ -148,15 +175,7 @@ def layer_sensitivity(
             reference = onnx_logits(source_path, holdout)
         evaluate = LogitsEvaluator(reference, holdout, labels, tmp)
         all_int8, all_int8_accuracy = evaluate(qdq)
-        rows = []
-        for number, layer in enumerate(layers, 1):
-            progress(f"layer {number}/{len(layers)}: {layer.label} ({layer.op_type})")
-            others = [n for n in names if n != layer.name]
-            only_int8, only_int8_accuracy = evaluate(keep_layers_high(qdq, source, others, precision=high_precision))
-            only_high, only_high_accuracy = evaluate(keep_layers_high(qdq, source, [layer.name],
-                                                                      precision=high_precision))
-            rows.append(LayerSensitivity(layer, only_int8, only_high, only_int8_accuracy, only_high_accuracy))
-    rows.sort(key=LayerSensitivity.damage_key)
+        rows = measure_layers(qdq, source, evaluate, precision=high_precision)
     return SensitivityReport(
         model=model_name, high_precision=high_precision, holdout=holdout_note, all_int8=all_int8,
         layers=tuple(rows), seconds=time.perf_counter() - start, evaluations=evaluate.runs,
@@ -170,8 +189,6 @@ def draw_sensitivity_chart(report: SensitivityReport, path: Path) -> str | None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        from ..bench.chart import PLOT_HINT
-
         return PLOT_HINT
     rows = report.layers
     fig = Figure(figsize=(9, 0.45 * len(rows) + 1.8), dpi=100)

@@ -12,10 +12,12 @@ import hashlib
 import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..errors import VGGDeployError
-from ..precision.fallback import DEFAULT_MAX_FALLBACK_LAYERS
+from ..precision.request import (
+    DEFAULT_MAX_FALLBACK_LAYERS, CalibrationRequest, ConversionRequest, FallbackPolicy, ParityGates,
+)
 from .errors import OptionError
 from .options import PRECISIONS
 
@@ -131,7 +133,9 @@ def data_fingerprint(calib_data: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class ConversionSettings:
-    """build-trt's options for the FP16 / INT8 conversion (the same as `vgg-deploy quantize`'s)."""
+    """build-trt's options for the FP16 / INT8 conversion (the same as `vgg-deploy quantize`'s), flat: their
+    field names are the engine cache key's. `of(...)` and `request(precision)` link them to the precision
+    package's ConversionRequest."""
 
     calib_data: str | None = None
     calib_method: str | None = None  # None: the quantizer's default
@@ -143,6 +147,24 @@ class ConversionSettings:
     min_cosine: float | None = None
     fallback: str = "off"
     max_fallback_layers: int = DEFAULT_MAX_FALLBACK_LAYERS
+
+    @classmethod
+    def of(cls, *, calibration: CalibrationRequest, gates: ParityGates, fallback: FallbackPolicy) -> ConversionSettings:
+        """The settings of a conversion request's parts (its precision and target are build-trt's own)."""
+        return cls(calib_data=calibration.data, calib_method=calibration.method, quantizer=calibration.quantizer,
+                   calib_samples=calibration.samples, calib_batch=calibration.batch, seed=calibration.seed,
+                   min_top1=gates.min_top1, min_cosine=gates.min_cosine, fallback=fallback.mode,
+                   max_fallback_layers=fallback.max_layers)
+
+    def request(self, precision: str) -> ConversionRequest:
+        """The request that makes the `precision` ONNX TensorRT builds (the TensorRT scheme)."""
+        return ConversionRequest(
+            precision=precision, target="tensorrt",
+            calibration=CalibrationRequest(data=self.calib_data, quantizer=self.quantizer, method=self.calib_method,
+                                           samples=self.calib_samples, batch=self.calib_batch, seed=self.seed),
+            gates=ParityGates(min_top1=self.min_top1, min_cosine=self.min_cosine),
+            fallback=FallbackPolicy(mode=self.fallback, max_layers=self.max_fallback_layers),
+        )
 
     def cache_facts(self, precision: str) -> dict[str, Any]:
         """What of these settings decides the converted ONNX, for the engine cache key."""
@@ -159,23 +181,15 @@ def convert_for_engine(
     *,
     precision: str,
     settings: ConversionSettings,
-    progress: Callable[[str], None] = lambda message: None,
+    progress: object = None,  # retired (issue 14): removed after the merge
 ) -> Any:
     """Make the FP16 / TensorRT-scheme Q/DQ ONNX of an fp32 vgg-deploy ONNX; returns its ConversionResult."""
     from ..export.metadata import config_from_metadata
-    from ..precision import conversion_inputs, convert_precision
+    from ..precision import conversion_inputs, convert
 
     config = config_from_metadata(facts.metadata, source=str(facts.path))
-    inputs = conversion_inputs(config, precision=precision, calib_data=settings.calib_data,
-                               calib_samples=settings.calib_samples, seed=settings.seed, progress=progress)
-    return convert_precision(
-        facts.path, Path(output), precision=precision, holdout=inputs.holdout, holdout_note=inputs.holdout_note,
-        calibration=inputs.calibration, calibration_source=settings.calib_data, synthetic=inputs.synthetic,
-        classes=inputs.classes, target="tensorrt", method=settings.calib_method, quantizer=settings.quantizer,
-        calib_batch=settings.calib_batch,
-        min_top1=settings.min_top1, min_cosine=settings.min_cosine, fallback=settings.fallback,
-        max_fallback_layers=settings.max_fallback_layers, progress=progress,
-    )
+    request = settings.request(precision)
+    return convert(facts.path, Path(output), request, conversion_inputs(config, request))
 
 
 def check_qdq_for_tensorrt(facts: OnnxFacts) -> None:
