@@ -7,6 +7,7 @@ removes its processes, sockets, shared memory and workspace before `serve_model`
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import signal
@@ -21,11 +22,14 @@ from typing import Any, Callable
 import numpy as np
 
 from ..export.metadata import INPUT_NAME, OUTPUT_NAME
+from ..formats import FORMATS, RUNNERS, import_runner, triton_format, triton_suffixes
 from .facts import ServeError
 
 __all__ = ["ServeOptions", "ServerInfo", "serve_model", "make_runner", "BACKENDS", "EXIT_TIMEOUT_S"]
 
-BACKENDS = ("auto", "ort", "ov", "trt")  # the bench's backend names (families)
+# The bench's family names of the runners that take a file Triton serves (ort, ov, trt), from the table of formats.
+BACKENDS = ("auto", *(family for family, runner in RUNNERS.items()
+                      if any(runner in row.runners for row in FORMATS if row.triton_platform is not None)))
 EXIT_TIMEOUT_S = 5  # PyTriton's shutdown needs at least this to stop the stub processes cleanly
 _POLL_S = 0.5
 
@@ -59,26 +63,24 @@ class ServerInfo:
 
 
 def make_runner(path: Path, *, backend: str, threads: int | None = None) -> Any:
-    """An inactive runner for `path` on `backend` ("auto": by the file's suffix, as `load` does)."""
-    from ..runtime import OnnxRuntimeRunner, OpenVINORunner
-    from ..runtime.load import ENGINE_SUFFIXES
-
-    suffix = path.suffix.lower()
+    """An inactive runner for `path` on `backend` ("auto": the one the table of formats names for the file, as
+    `load` does; else a runner the table lists for it, by the bench's family name)."""
+    row = triton_format(path)
+    if row is None:
+        raise ServeError(f"{path}: serve takes {', '.join(triton_suffixes())} files (ONNX or a TensorRT engine)")
     if backend == "auto":
-        backend = "trt" if suffix in ENGINE_SUFFIXES else "ort" if suffix == ".onnx" else ""
-        if not backend:
-            raise ServeError(f"{path}: serve takes an .onnx file or a TensorRT engine (.plan, .engine)")
-    if backend == "trt":
-        from ..trt.runner import TensorRTRunner
-
-        return TensorRTRunner(path)
-    if suffix != ".onnx":
-        raise ServeError(f"{path}: the {backend} backend runs .onnx files")
-    if backend == "ort":
-        return OnnxRuntimeRunner(path, threads=threads)
-    if backend == "ov":
-        return OpenVINORunner(path, threads=threads)
-    raise ServeError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+        runner_path = row.runner
+    elif backend in BACKENDS:
+        runner_path = RUNNERS[backend]
+        if runner_path not in row.runners:
+            runs = [s for r in FORMATS if runner_path in r.runners for s in r.suffixes]
+            raise ServeError(f"{path}: the {backend} backend runs {', '.join(dict.fromkeys(runs))} files")
+    else:
+        raise ServeError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    runner_class = import_runner(runner_path)
+    # intra-op threads are a CPU runner's option (ONNX Runtime, OpenVINO); TensorRT's has none
+    takes_threads = "threads" in inspect.signature(runner_class).parameters
+    return runner_class(path, threads=threads) if takes_threads else runner_class(path)
 
 
 def _libpython_first() -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..artifacts import check_output
+from ..formats import suffixes
 from .builder import BuildResult, build_engine
 from .compat import Platform
 from .errors import ManifestError, OptionError
@@ -26,9 +27,8 @@ from .manifest import (
 )
 from .options import BuildOptions, Profile, check_hardware_compat, resolve_profile
 
-__all__ = ["BuildPlan", "BuildReport", "plan_build", "run_build", "default_timing_cache", "ENGINE_SUFFIXES"]
+__all__ = ["BuildPlan", "BuildReport", "plan_build", "run_build", "default_timing_cache"]
 
-ENGINE_SUFFIXES = (".plan", ".engine")
 Progress = Callable[[str], None]
 
 
@@ -81,8 +81,10 @@ def plan_build(
 ) -> BuildPlan:
     """Everything about a build decided before TensorRT: OptionError (a usage error) for impossible requests."""
     output = Path(output)
-    if output.suffix.lower() not in ENGINE_SUFFIXES:
-        raise OptionError(f"{output}: name the engine with a .plan or .engine suffix (e.g. {output.stem}.plan), "
+    engine_suffixes = suffixes("plan")
+    if output.suffix.lower() not in engine_suffixes:
+        raise OptionError(f"{output}: name the engine with a {' or '.join(engine_suffixes)} suffix (e.g. "
+                          f"{output.stem}{engine_suffixes[0]}), "
                           "so `vgg-deploy infer` and vgg_deploy.load() know it", option="--output")
     check_output(output, inputs=[onnx])
     facts = inspect_onnx(onnx)
