@@ -119,8 +119,7 @@ def serve_model(
     from ..optional import require
 
     require("pytriton", extra="serve", purpose="to run Triton through PyTriton")
-    from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
-    from pytriton.triton import Triton, TritonConfig
+    from pytriton.triton import Triton
 
     # PyTriton warns (raw, with a source line) when the workspace of a crashed tritonserver is already partly gone.
     warnings.filterwarnings("ignore", message="Could not clean workspace")
@@ -139,22 +138,8 @@ def serve_model(
             runner.activate()
         shape, classes = _check_batching(runners[0], options.max_batch)
         _libpython_first()
-        config = TritonConfig(
-            http_address=options.host, http_port=options.http_port, grpc_address=options.host,
-            grpc_port=options.grpc_port, metrics_address=options.host, metrics_port=options.metrics_port,
-            allow_metrics=True, allow_gpu_metrics=False, exit_timeout_secs=EXIT_TIMEOUT_S, log_verbose=0,
-        )
-        preferred = [b for b in (options.max_batch // 2, options.max_batch) if b >= 1]
-        with Triton(config=config) as triton:
-            triton.bind(
-                model_name=options.name, infer_func=[_infer_function(r) for r in runners],
-                inputs=[Tensor(name=INPUT_NAME, dtype=np.float32, shape=shape)],
-                outputs=[Tensor(name=OUTPUT_NAME, dtype=np.float32, shape=(classes,))],
-                config=ModelConfig(max_batch_size=options.max_batch, batcher=DynamicBatcher(
-                    max_queue_delay_microseconds=options.max_queue_delay_us,
-                    preferred_batch_size=sorted(set(preferred)))),
-                strict=True,
-            )
+        with Triton(config=_triton_config(options)) as triton:
+            _bind(triton, options, runners, shape, classes)
             try:
                 triton.run()
             except (TimeoutError, RuntimeError) as exc:  # Triton exited at start (PyTriton waits, then times out)
@@ -179,6 +164,32 @@ def serve_model(
                 shutil.rmtree(folder, ignore_errors=True)
         for runner in runners:
             runner.deactivate()
+
+
+def _triton_config(options: ServeOptions) -> Any:
+    from pytriton.triton import TritonConfig
+
+    return TritonConfig(
+        http_address=options.host, http_port=options.http_port, grpc_address=options.host,
+        grpc_port=options.grpc_port, metrics_address=options.host, metrics_port=options.metrics_port,
+        allow_metrics=True, allow_gpu_metrics=False, exit_timeout_secs=EXIT_TIMEOUT_S, log_verbose=0,
+    )
+
+
+def _bind(triton: Any, options: ServeOptions, runners: list[Any], shape: tuple[int, int, int], classes: int) -> None:
+    """One Triton model: our runners (one per instance) behind the dynamic batcher, float32 in and out."""
+    from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
+
+    preferred = [b for b in (options.max_batch // 2, options.max_batch) if b >= 1]
+    triton.bind(
+        model_name=options.name, infer_func=[_infer_function(r) for r in runners],
+        inputs=[Tensor(name=INPUT_NAME, dtype=np.float32, shape=shape)],
+        outputs=[Tensor(name=OUTPUT_NAME, dtype=np.float32, shape=(classes,))],
+        config=ModelConfig(max_batch_size=options.max_batch, batcher=DynamicBatcher(
+            max_queue_delay_microseconds=options.max_queue_delay_us,
+            preferred_batch_size=sorted(set(preferred)))),
+        strict=True,
+    )
 
 
 def _stub_folders(name: str) -> set[Path]:
