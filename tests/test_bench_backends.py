@@ -13,7 +13,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from vgg_deploy.bench import availability, backends
+from vgg_deploy.bench import availability
 from vgg_deploy.bench.backends import (BACKENDS, BackendContext, BenchError, ort_providers, resolve_backends,
                                        unavailable_reason)
 from vgg_deploy.bench.cuda import fp32_math, set_fp32_math
