@@ -56,7 +56,8 @@ def toy_row(monkeypatch, tmp_path):
     """A .toy format whose runner lives in a module on sys.path, added to the table for one test."""
     (tmp_path / "toy_formats_runner.py").write_text(TOY_RUNNER)
     monkeypatch.syspath_prepend(str(tmp_path))
-    row = Format("toy", "toy", (".toy",), "toy_formats_runner:ToyRunner", "any", None)
+    row = Format(kind="toy", name="toy", suffixes=(".toy",), runner="toy_formats_runner:ToyRunner", device="any",
+                 made_from=None)
     monkeypatch.setattr(formats, "FORMATS", (*FORMATS, row))
     return row
 
@@ -118,7 +119,7 @@ def test_device_index():
 def test_load_imports_no_tensorrt_package_until_an_engine_is_opened():
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
-        from code_shape import imports_of, module_name
+        from code_shape import imports_of, module_name  # type: ignore[import-not-found]
     finally:
         sys.path.remove(str(ROOT / "scripts"))
     modules = {module_name(p, ROOT) for p in PACKAGE.rglob("*.py")}
@@ -133,7 +134,7 @@ def test_load_imports_no_tensorrt_package_until_an_engine_is_opened():
 def test_load_runs_a_new_row_through_its_module_class(toy_row, tmp_path):
     (tmp_path / "m.TOY").write_bytes(b"toy")  # suffixes match in any case
     with load(tmp_path / "m.TOY", scale=2.0) as runner:
-        assert type(runner).__name__ == "ToyRunner" and runner.scale == 2.0
+        assert type(runner).__name__ == "ToyRunner" and getattr(runner, "scale") == 2.0
         assert runner.input_shape == (3, 8, 8)
     with pytest.raises(RunnerError, match="ToyRunner takes no option dtype; its options are: scale"):
         load(tmp_path / "m.TOY", dtype="fp16")

@@ -16,8 +16,8 @@ from typing import Any
 
 __all__ = [
     "Format", "FORMATS", "RUNNERS", "TORCH", "ONNXRUNTIME", "OPENVINO", "TENSORRT", "TENSORRT_INSTALL_HINT",
-    "format_of_kind", "formats_named", "file_type", "file_types", "suffixes", "kinds", "runner_for_suffix", "import_runner",
-    "runner_name", "triton_format", "triton_suffixes",
+    "format_of_kind", "formats_named", "file_type", "file_types", "suffixes", "kinds", "runner_for_suffix",
+    "import_runner", "runner_name", "triton_format", "triton_suffixes",
 ]
 
 # The runners, by the bench's backend family names ("module:Class", imported on use).
@@ -31,7 +31,7 @@ RUNNERS: dict[str, str] = {"torch": TORCH, "ort": ONNXRUNTIME, "ov": OPENVINO, "
 TENSORRT_INSTALL_HINT = 'pip install "vgg-deploy[trt]" (needs an NVIDIA GPU and driver)'
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class Format:
     """One kind of model file. Kinds of one file type (`name`) share suffixes and runner and are told apart by
     the file's own facts: an ONNX's metadata (precision, INT8 scheme), an engine's manifest (precision)."""
@@ -63,18 +63,19 @@ _ENGINE = (".plan", ".engine")
 
 
 def _onnx(kind: str, precision: str, made_from: str, scheme: str | None = None) -> Format:
-    return Format(kind, "onnx", _ONNX, ONNXRUNTIME, "any", made_from, precision, scheme, (OPENVINO,),
-                  "onnxruntime_onnx")
+    return Format(kind=kind, name="onnx", suffixes=_ONNX, runner=ONNXRUNTIME, device="any", made_from=made_from,
+                  precision=precision, int8_scheme=scheme, other_runners=(OPENVINO,),
+                  triton_platform="onnxruntime_onnx")
 
 
 def _plan(precision: str, made_from: str) -> Format:
-    return Format(f"plan-{precision}", "plan", _ENGINE, TENSORRT, "cuda", made_from, precision,
-                  triton_platform="tensorrt_plan")
+    return Format(kind=f"plan-{precision}", name="plan", suffixes=_ENGINE, runner=TENSORRT, device="cuda",
+                  made_from=made_from, precision=precision, triton_platform="tensorrt_plan")
 
 
 # In pipeline order: what a kind is made from comes before it.
 FORMATS: tuple[Format, ...] = (
-    Format("checkpoint", "checkpoint", _CHECKPOINT, TORCH, "any", "model"),
+    Format(kind="checkpoint", name="checkpoint", suffixes=_CHECKPOINT, runner=TORCH, device="any", made_from="model"),
     _onnx("onnx-fp32", "fp32", "model"),
     _onnx("onnx-fp16", "fp16", "onnx-fp32"),
     _onnx("onnx-int8-tensorrt", "int8", "onnx-fp32", "tensorrt"),
