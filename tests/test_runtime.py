@@ -278,9 +278,9 @@ def test_load_engines_point_to_the_tensorrt_runner(suffix, tmp_path):
 
 
 def test_load_unknown_suffix_missing_file_and_bad_option(tmp_path, tiny_onnx):
-    with pytest.raises(RunnerError, match=r"m\.txt: cannot tell how to run a \.txt file; accepted suffixes: "
-                                          r"\.onnx, \.pt, \.pth, \.safetensors, \.plan, \.engine"):
+    with pytest.raises(RunnerError, match=r"m\.txt: cannot tell how to run a \.txt file; accepted suffixes: ") as error:
         load(tmp_path / "m.txt")
+    assert all(suffix in str(error.value) for suffix in (".onnx", ".pt", ".pth", ".safetensors", ".plan", ".engine"))
     with pytest.raises(RunnerError, match="gone.pt: no such file"):
         load(tmp_path / "gone.pt")
     with pytest.raises(RunnerError, match="OnnxRuntimeRunner takes no option dtype; its options are: providers, threads, options"):

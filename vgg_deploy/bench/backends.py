@@ -1,27 +1,28 @@
-"""The benchmark's backends by name: what each needs (artifact, device, packages), why it is skipped when it cannot
-run here, and how its runner is made. Names and groups (`cpu`, `cuda`, `all`) are what `--backends` accepts.
+"""The benchmark's backends by name: what each needs (artifact, device, packages) and how its runner is made.
+Names and groups (`cpu`, `cuda`, `all`) are what `--backends` accepts; why one is skipped here is `availability`'s.
+
+Every runner is named by an importable "module:Class" path: a built-in backend's from the table of formats
+(`vgg_deploy.formats.RUNNERS`, by family), a custom one's by its `factory`.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
 import os
-import shutil
 from dataclasses import dataclass
 from typing import Any, Callable
 
+from ..devices import device_index, is_cuda
 from ..errors import VGGDeployError
+from ..formats import RUNNERS, import_runner
 from ..runtime.base import BaseRunner
+# Re-exported until the merge (issue 14): harness.py, measure.py and tests/tensorrt_target.py read these from here.
+from .availability import BackendContext, trt_status, unavailable_reason
 
 __all__ = [
     "Backend", "BACKENDS", "BackendContext", "BenchError", "resolve_backends", "unavailable_reason", "make_runner",
-    "register_backend", "backend_for_spec", "spec_fields", "device_index", "GROUPS", "trt_status",
+    "register_backend", "backend_for_spec", "spec_fields", "device_index", "GROUPS", "trt_status", "ort_providers",
+    "load_factory",
 ]
-
-TRT_HINT = "TensorRT not installed: pip install 'vgg-deploy[trt]' (needs an NVIDIA GPU and driver)"
-OPENVINO_HINT = "OpenVINO not installed: pip install 'vgg-deploy[openvino]'"
-ORT_GPU_HINT = "pip install 'vgg-deploy[gpu]' (onnxruntime-gpu) on a machine with an NVIDIA GPU"
 
 
 class BenchError(VGGDeployError):
@@ -30,8 +31,8 @@ class BenchError(VGGDeployError):
 
 @dataclass(frozen=True)
 class Backend:
-    """One way of running the model. `artifact` is the file kind it runs: checkpoint (PyTorch), onnx-fp32,
-    onnx-fp16, onnx-int8-tensorrt, onnx-int8-cpu, plan-fp32, plan-fp16, plan-int8. `device` is "bench"
+    """One way of running the model. `artifact` is the kind of file it runs, a row of the table of formats
+    (`vgg_deploy.formats`: checkpoint, onnx-fp32, ..., plan-int8). `device` is "bench"
     (follows --device), "cpu" or "cuda". `compute` is the precision its multiply-accumulates run in (which
     peak it is compared with); `label` is the report's Precision column."""
 
@@ -49,6 +50,11 @@ class Backend:
 
     def option(self, key: str, default: Any = None) -> Any:
         return dict(self.options).get(key, default)
+
+    @property
+    def runner(self) -> str:
+        """Its runner's "module:Class": the custom factory, or the one the table of formats names for its family."""
+        return self.factory if self.factory is not None else RUNNERS[self.family]
 
     def runs_on(self, bench_device: str) -> str:
         """The device this backend runs on in a bench on `bench_device`."""
@@ -108,18 +114,10 @@ def register_backend(backend: Backend) -> None:
 
 def load_factory(path: str) -> Callable[[dict[str, Any]], BaseRunner]:
     """The class (or function) that "package.module:Name" names; ValueError saying why it cannot be imported."""
-    import importlib
-
-    module_name, _, attribute = path.partition(":") if isinstance(path, str) else ("", "", "")
-    if not module_name or not attribute:
-        raise ValueError(f"backend factory {path!r} must be an importable \"package.module:Class\" path")
     try:
-        found = getattr(importlib.import_module(module_name), attribute)
-    except (ImportError, AttributeError) as exc:
-        raise ValueError(f"backend factory {path!r} cannot be imported ({type(exc).__name__}: {exc}); it must be "
-                         "importable in a fresh Python (installed, or on PYTHONPATH)") from None
-    if not callable(found):
-        raise ValueError(f"backend factory {path!r} is not a class or function")
+        found: Callable[[dict[str, Any]], BaseRunner] = import_runner(path)
+    except ValueError as exc:
+        raise ValueError(f"backend factory {exc}") from None
     return found
 
 
@@ -162,137 +160,47 @@ def resolve_backends(text: str, *, device: str = "cpu") -> list[Backend]:
     return list(seen.values())
 
 
-@dataclass(frozen=True)
-class BackendContext:
-    """What the availability checks need to know about this run."""
-
-    device: str  # the bench's --device: cpu, cuda or cuda:N
-    torch_model: bool  # a PyTorch model (module or checkpoint) is there
-    artifact_kinds: frozenset[str]  # kinds given by the user or makeable here
-
-
-def unavailable_reason(backend: Backend, context: BackendContext) -> str | None:
-    """Why `backend` cannot run in this context (one line), or None when it can."""
-    if backend.factory is not None:
-        return None
-    on_cuda = context.device.startswith("cuda")
-    if (backend.cuda_only or backend.device == "cuda") and not on_cuda:
-        return "CUDA only: run with --device cuda on a machine with an NVIDIA GPU"
-    checks: dict[str, Callable[[Backend, BackendContext], str | None]] = {
-        "torch": _torch_reason, "ort": _ort_reason, "ov": _ov_reason, "trt": _trt_reason,
-    }
-    reason = checks[backend.family](backend, context)
-    if reason is None and backend.artifact not in context.artifact_kinds:
-        reason = _missing_artifact(backend.artifact)
-    return reason
-
-
-def _missing_artifact(kind: str) -> str:
-    if kind == "checkpoint":
-        return "no PyTorch model: pass --model NAME or a checkpoint file (.pt/.pth/.safetensors)"
-    return f"no {kind} artifact and no fp32 ONNX or PyTorch model to make one from"
-
-
-def _torch_reason(backend: Backend, context: BackendContext) -> str | None:
-    if context.device.startswith("cuda"):
-        from .cuda import torch_cuda_available
-
-        if not torch_cuda_available():
-            return "this torch build cannot use CUDA here (CPU build, or no GPU/driver)"
-    elif backend.option("compile") and not any(shutil.which(c) for c in (os.environ.get("CXX", "g++"), "c++", "clang++")):
-        return "torch.compile on the CPU needs a C++ compiler (g++ or clang++)"
-    return None
-
-
-@functools.lru_cache(maxsize=None)
-def _ort_providers() -> tuple[str, ...]:
-    import onnxruntime
-
-    return tuple(onnxruntime.get_available_providers())
-
-
-def _ort_reason(backend: Backend, context: BackendContext) -> str | None:
-    provider = backend.option("provider")
-    if provider and provider not in _ort_providers():
-        return f"needs {provider} (this onnxruntime has {', '.join(_ort_providers())}): {ORT_GPU_HINT}"
-    return None
-
-
-@functools.lru_cache(maxsize=None)
-def _openvino_capabilities() -> tuple[str, ...] | str:
-    try:
-        import openvino
-    except ImportError:
-        return OPENVINO_HINT
-    try:
-        return tuple(openvino.Core().get_property("CPU", "OPTIMIZATION_CAPABILITIES"))
-    except Exception as exc:
-        return f"OpenVINO cannot use this CPU ({type(exc).__name__}: {exc})"
-
-
-def _ov_reason(backend: Backend, context: BackendContext) -> str | None:
-    capabilities = _openvino_capabilities()
-    if isinstance(capabilities, str):
-        return capabilities
-    if backend.option("precision") == "bf16" and "BF16" not in capabilities:
-        return "this CPU has no bf16 instructions (OpenVINO would compute in f32)"
-    return None
-
-
-@functools.lru_cache(maxsize=None)
-def trt_status() -> str | None:
-    """None when TensorRT and vgg_deploy.trt import, else why not (cached: `trt_status.cache_clear()` to ask again)."""
-    try:
-        import tensorrt  # noqa: F401
-    except Exception:  # ImportError, or the PyPI stub failing without NVIDIA's libraries
-        return TRT_HINT
-    try:
-        from ..trt import TensorRTRunner  # noqa: F401  (written alongside; may be absent in this checkout)
-    except ImportError as exc:
-        return f"vgg_deploy.trt is not available in this installation ({exc})"
-    return None
-
-
-def _trt_reason(backend: Backend, context: BackendContext) -> str | None:
-    return trt_status()
-
-
 # -- runners ---------------------------------------------------------------------------------------------------------
 
 def make_runner(backend: Backend, spec: dict[str, Any]) -> BaseRunner:
-    """The (inactive) runner for one worker spec: artifact path, device, threads, model name and input size."""
+    """The (inactive) runner for one worker spec: artifact path, device, threads, model name and input size. Its
+    class comes from the backend's "module:Class" path; a built-in family's options from the backend and the spec."""
+    if backend.factory is None and backend.family not in RUNNERS:
+        raise BenchError(f"{backend.name}: no runner for family {backend.family!r}")
+    try:
+        made = load_factory(backend.factory) if backend.factory is not None else import_runner(backend.runner)
+    except ValueError as exc:
+        raise BenchError(str(exc)) from None
     if backend.factory is not None:
-        try:
-            factory = load_factory(backend.factory)
-        except ValueError as exc:
-            raise BenchError(str(exc)) from None
-        return factory(spec)
-    threads = spec.get("threads")
-    if backend.family == "torch":
-        from ..runtime import TorchRunner
+        return made(spec)
+    runner: BaseRunner = made(spec["artifact"], **RUNNER_OPTIONS[backend.family](backend, spec))
+    return runner
 
-        input_size = tuple(spec["input_size"]) if spec.get("input_size") else None
-        return TorchRunner(spec["artifact"], model_name=spec.get("model_name"), input_size=input_size,
-                           device=spec["device"], dtype=backend.option("dtype", "fp32"),
-                           channels_last=bool(backend.option("channels_last")), compile=bool(backend.option("compile")),
-                           threads=threads, tf32=bool(backend.option("tf32")) and str(spec["device"]).startswith("cuda"))
-    if backend.family == "ort":
-        from ..runtime import OnnxRuntimeRunner
 
-        return OnnxRuntimeRunner(spec["artifact"], providers=ort_providers(backend, spec), threads=threads)
-    if backend.family == "ov":
-        from ..runtime.openvino_runner import OpenVINORunner
+def _torch_options(backend: Backend, spec: dict[str, Any]) -> dict[str, Any]:
+    input_size = tuple(spec["input_size"]) if spec.get("input_size") else None
+    return {"model_name": spec.get("model_name"), "input_size": input_size, "device": spec["device"],
+            "dtype": backend.option("dtype", "fp32"), "channels_last": bool(backend.option("channels_last")),
+            "compile": bool(backend.option("compile")), "threads": spec.get("threads"),
+            "tf32": bool(backend.option("tf32")) and is_cuda(str(spec["device"]))}
 
-        return OpenVINORunner(spec["artifact"], precision=backend.option("precision", "fp32"), threads=threads)
-    if backend.family == "trt":
-        from ..trt import TensorRTRunner
 
-        accepted = inspect.signature(TensorRTRunner).parameters
-        options: dict[str, Any] = {"cuda_graphs": True} if spec.get("cuda_graphs") and "cuda_graphs" in accepted else {}
-        if "device" in accepted:
-            options["device"] = device_index(str(spec["device"]))
-        return TensorRTRunner(spec["artifact"], **options)
-    raise BenchError(f"{backend.name}: no runner for family {backend.family!r}")
+def _ort_options(backend: Backend, spec: dict[str, Any]) -> dict[str, Any]:
+    return {"providers": ort_providers(backend, spec), "threads": spec.get("threads")}
+
+
+def _ov_options(backend: Backend, spec: dict[str, Any]) -> dict[str, Any]:
+    return {"precision": backend.option("precision", "fp32"), "threads": spec.get("threads")}
+
+
+def _trt_options(backend: Backend, spec: dict[str, Any]) -> dict[str, Any]:
+    return {"cuda_graphs": bool(spec.get("cuda_graphs")), "device": device_index(str(spec["device"]))}
+
+
+# The keyword options each built-in family's runner (RUNNERS[family]) is made with.
+RUNNER_OPTIONS: dict[str, Callable[[Backend, dict[str, Any]], dict[str, Any]]] = {
+    "torch": _torch_options, "ort": _ort_options, "ov": _ov_options, "trt": _trt_options,
+}
 
 
 def ort_providers(backend: Backend, spec: dict[str, Any]) -> list[Any]:
@@ -308,8 +216,3 @@ def ort_providers(backend: Backend, spec: dict[str, Any]) -> list[Any]:
     trt = ("TensorrtExecutionProvider", {"device_id": index, "trt_fp16_enable": False, "trt_int8_enable": False,
                                          "trt_engine_cache_enable": True, "trt_engine_cache_path": cache})
     return [trt, cuda, "CPUExecutionProvider"]
-
-
-def device_index(device: str) -> int:
-    """cuda:N -> N; cuda (and cpu) -> 0."""
-    return int(device.split(":")[1]) if ":" in device else 0

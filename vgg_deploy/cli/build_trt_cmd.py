@@ -102,7 +102,7 @@ def build_trt(
       vgg-deploy build-trt vgg16.onnx --precision int8 --calib-data images/ --profile 1:16:64 -o vgg16.int8.plan
       vgg-deploy build-trt vgg16.fp16.onnx --hardware-compat ampere+ --version-compatible -o vgg16.fp16.plan
     """
-    from ..bench.backends import device_index
+    from ..devices import device_index
     from ..precision import QuantizeError
     from ..trt.build import plan_build, run_build
     from ..trt.environment import current_platform

@@ -60,14 +60,14 @@ def infer(model: Path, images: tuple[Path, ...], top_k: int, labels_path: Path |
       vgg-deploy infer finetuned.pth cat.jpg --model vgg16_bn
     """
     from ..errors import VGGDeployError
+    from ..formats import suffixes
     from ..runtime import load
-    from ..runtime.load import CHECKPOINT_SUFFIXES
 
     labels = read_labels(labels_path) if labels_path is not None else None
     options = {}
     if model_name is not None:
-        if model.suffix.lower() not in CHECKPOINT_SUFFIXES:
-            raise click.UsageError(f"--model names what a checkpoint ({', '.join(CHECKPOINT_SUFFIXES)}) is; "
+        if model.suffix.lower() not in suffixes("checkpoint"):
+            raise click.UsageError(f"--model names what a checkpoint ({', '.join(suffixes('checkpoint'))}) is; "
                                    f"{model} carries its own description")
         options["model_name"] = model_name
     with load(model, **options) as runner:

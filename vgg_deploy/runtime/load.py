@@ -1,4 +1,4 @@
-"""`load(path)`: the runner for a file, chosen by its suffix, handed back active."""
+"""`load(path)`: the runner for a file, chosen by its suffix in the table of formats, handed back active."""
 
 from __future__ import annotations
 
@@ -8,37 +8,35 @@ from pathlib import Path
 from typing import Any
 
 from ..artifacts import InputFileError, check_input_file
+from ..formats import import_runner, runner_for_suffix, suffixes
 from .base import BaseRunner, RunnerError
-from .onnxruntime_runner import OnnxRuntimeRunner
-from .torch_runner import TorchRunner
 
-__all__ = ["load", "RUNNER_BY_SUFFIX", "ENGINE_SUFFIXES", "CHECKPOINT_SUFFIXES"]
+__all__ = ["load", "CHECKPOINT_SUFFIXES"]
 
-ENGINE_SUFFIXES = (".plan", ".engine")
-CHECKPOINT_SUFFIXES = (".pt", ".pth", ".safetensors")
-RUNNER_BY_SUFFIX: dict[str, type[BaseRunner]] = {".onnx": OnnxRuntimeRunner, **dict.fromkeys(CHECKPOINT_SUFFIXES, TorchRunner)}
+# Derived from the table for bench/zoo.py, which reads it from here until the merge (issue 14); new code reads
+# `vgg_deploy.formats.suffixes("checkpoint")`.
+CHECKPOINT_SUFFIXES = suffixes("checkpoint")
 
 
 def load(path: str | os.PathLike[str], **options: Any) -> BaseRunner:
-    """An ACTIVE runner for `path` (.onnx: ONNX Runtime; .pt/.pth/.safetensors: PyTorch; .plan/.engine: TensorRT);
-    `options` go to it (e.g. `cuda_graphs=True` for an engine).
+    """An ACTIVE runner for `path`, the one the table of formats names for its suffix (.onnx: ONNX Runtime;
+    .pt/.pth/.safetensors: PyTorch; .plan/.engine: TensorRT); `options` go to it (e.g. `cuda_graphs=True` for an
+    engine).
 
     Use it as `with load("m.onnx") as m: m.infer(batch)`: the `with` block deactivates it at the end.
     """
     path = Path(path)
     suffix = path.suffix.lower()
-    runner_type = RUNNER_BY_SUFFIX.get(suffix)
-    if suffix in ENGINE_SUFFIXES:
-        from ..trt.runner import TensorRTRunner  # here, not at the top: vgg_deploy.trt imports this package
-
-        runner_type = TensorRTRunner
-    if runner_type is None:
-        accepted = ", ".join([*RUNNER_BY_SUFFIX, *ENGINE_SUFFIXES])
-        raise RunnerError(f"{path}: cannot tell how to run a {suffix or 'suffix-less'} file; accepted suffixes: {accepted}")
+    runner_path = runner_for_suffix(suffix)
+    if runner_path is None:
+        raise RunnerError(f"{path}: cannot tell how to run a {suffix or 'suffix-less'} file; accepted suffixes: "
+                          f"{', '.join(suffixes())}")
     try:
         check_input_file(path, what="a model file", allow_empty=True)
     except InputFileError as exc:
         raise RunnerError(str(exc)) from None
+    # imported by its "module:Class" path: the TensorRT runner's package is imported only for an engine
+    runner_type = import_runner(runner_path)
     try:
         inspect.signature(runner_type).bind(path, **options)
     except TypeError:
@@ -48,6 +46,6 @@ def load(path: str | os.PathLike[str], **options: Any) -> BaseRunner:
             f"{path}: {runner_type.__name__} takes no option {', '.join(unknown)}; "
             f"its options are: {', '.join(p.name for p in allowed)}"
         ) from None
-    runner = runner_type(path, **options)
+    runner: BaseRunner = runner_type(path, **options)
     runner.activate()
     return runner

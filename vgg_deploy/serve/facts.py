@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import VGGDeployError
+from ..formats import triton_format, triton_suffixes
 
 __all__ = ["ServedModel", "served_model", "TRITON_DTYPE_BY_ONNX", "ServeError"]
 
@@ -28,7 +29,7 @@ class ServedModel:
     """One model file as Triton sees it; `batch_range` is (min, max), max None = any batch."""
 
     path: Path
-    format: str  # "onnx" or "plan"
+    format: str  # the file type in the table of formats: "onnx" or "plan"
     input_name: str
     output_name: str
     input_dtype: str  # Triton data type, e.g. "TYPE_FP32"
@@ -51,12 +52,12 @@ def served_model(path: str | os.PathLike[str]) -> ServedModel:
     path = Path(path)
     if not path.is_file():
         raise ServeError(f"{path}: no such file")
-    suffix = path.suffix.lower()
-    if suffix == ".onnx":
-        return _onnx_facts(path)
-    if suffix in (".plan", ".engine"):
-        return _plan_facts(path)
-    raise ServeError(f"{path}: Triton serves .onnx files and TensorRT engines (.plan, .engine), not {suffix or 'suffix-less'} files")
+    row = triton_format(path)
+    if row is None:
+        suffix = path.suffix.lower()
+        raise ServeError(f"{path}: Triton serves {', '.join(triton_suffixes())} files (ONNX and TensorRT engines), "
+                         f"not {suffix or 'suffix-less'} files")
+    return _FACTS_BY_FORMAT[row.name](path)
 
 
 def _onnx_facts(path: Path) -> ServedModel:
@@ -116,6 +117,10 @@ def _plan_facts(path: Path) -> ServedModel:
         precision=manifest.precision, labels=tuple(map(str, labels)) if labels else None,
         gpu_name=manifest.gpu_name,
     )
+
+
+# How each file type Triton serves tells its facts (the ONNX graph; an engine's manifest).
+_FACTS_BY_FORMAT = {"onnx": _onnx_facts, "plan": _plan_facts}
 
 
 def _dims(value_info: object) -> list[int | None]:

@@ -1,4 +1,5 @@
-"""`write_repository`: a Triton model repository, REPO/<name>/config.pbtxt and REPO/<name>/1/model.{onnx,plan}."""
+"""`write_repository`: a Triton model repository, REPO/<name>/config.pbtxt and REPO/<name>/1/model.<suffix> (the
+table of formats' `repository_file`: model.onnx, model.plan)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,8 @@ from typing import Sequence
 
 from ..artifacts import atomic_output
 from .facts import ServedModel, ServeError, served_model
-from .triton_config import (LABELS_FILE, MODEL_FILE_BY_FORMAT, TritonModelConfig, check_config, parse_config,
-                            render_config)
+from .triton_config import (LABELS_FILE, MODEL_FILE_BY_FORMAT, PLATFORM_BY_FORMAT, TritonModelConfig, check_config,
+                            parse_config, render_config)
 
 __all__ = ["RepositoryModel", "write_repository", "default_name", "read_labels"]
 
@@ -98,7 +99,7 @@ def write_repository(
                 tmp.write_text("\n".join(model_labels) + "\n", encoding="utf-8")
         written.append(RepositoryModel(
             name=model_config.name, folder=folder, config_path=config_path, model_path=target,
-            platform="tensorrt_plan" if model.format == "plan" else "onnxruntime_onnx",
+            platform=PLATFORM_BY_FORMAT[model.format],
             max_batch=model_config.max_batch, preferred_batch=model_config.preferred_batch,
             labels_path=labels_path, gpu_name=model.gpu_name,
         ))

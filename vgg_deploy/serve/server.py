@@ -7,6 +7,7 @@ removes its processes, sockets, shared memory and workspace before `serve_model`
 
 from __future__ import annotations
 
+import inspect
 import os
 import shutil
 import signal
@@ -21,11 +22,14 @@ from typing import Any, Callable
 import numpy as np
 
 from ..export.metadata import INPUT_NAME, OUTPUT_NAME
+from ..formats import FORMATS, RUNNERS, import_runner, triton_format, triton_suffixes
 from .facts import ServeError
 
 __all__ = ["ServeOptions", "ServerInfo", "serve_model", "make_runner", "BACKENDS", "EXIT_TIMEOUT_S"]
 
-BACKENDS = ("auto", "ort", "ov", "trt")  # the bench's backend names (families)
+# The bench's family names of the runners that take a file Triton serves (ort, ov, trt), from the table of formats.
+BACKENDS = ("auto", *(family for family, runner in RUNNERS.items()
+                      if any(runner in row.runners for row in FORMATS if row.triton_platform is not None)))
 EXIT_TIMEOUT_S = 5  # PyTriton's shutdown needs at least this to stop the stub processes cleanly
 _POLL_S = 0.5
 
@@ -59,26 +63,24 @@ class ServerInfo:
 
 
 def make_runner(path: Path, *, backend: str, threads: int | None = None) -> Any:
-    """An inactive runner for `path` on `backend` ("auto": by the file's suffix, as `load` does)."""
-    from ..runtime import OnnxRuntimeRunner, OpenVINORunner
-    from ..runtime.load import ENGINE_SUFFIXES
-
-    suffix = path.suffix.lower()
+    """An inactive runner for `path` on `backend` ("auto": the one the table of formats names for the file, as
+    `load` does; else a runner the table lists for it, by the bench's family name)."""
+    row = triton_format(path)
+    if row is None:
+        raise ServeError(f"{path}: serve takes {', '.join(triton_suffixes())} files (ONNX or a TensorRT engine)")
     if backend == "auto":
-        backend = "trt" if suffix in ENGINE_SUFFIXES else "ort" if suffix == ".onnx" else ""
-        if not backend:
-            raise ServeError(f"{path}: serve takes an .onnx file or a TensorRT engine (.plan, .engine)")
-    if backend == "trt":
-        from ..trt.runner import TensorRTRunner
-
-        return TensorRTRunner(path)
-    if suffix != ".onnx":
-        raise ServeError(f"{path}: the {backend} backend runs .onnx files")
-    if backend == "ort":
-        return OnnxRuntimeRunner(path, threads=threads)
-    if backend == "ov":
-        return OpenVINORunner(path, threads=threads)
-    raise ServeError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+        runner_path = row.runner
+    elif backend in BACKENDS:
+        runner_path = RUNNERS[backend]
+        if runner_path not in row.runners:
+            runs = [s for r in FORMATS if runner_path in r.runners for s in r.suffixes]
+            raise ServeError(f"{path}: the {backend} backend runs {', '.join(dict.fromkeys(runs))} files")
+    else:
+        raise ServeError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
+    runner_class = import_runner(runner_path)
+    # intra-op threads are a CPU runner's option (ONNX Runtime, OpenVINO); TensorRT's has none
+    takes_threads = "threads" in inspect.signature(runner_class).parameters
+    return runner_class(path, threads=threads) if takes_threads else runner_class(path)
 
 
 def _libpython_first() -> None:
@@ -117,8 +119,7 @@ def serve_model(
     from ..optional import require
 
     require("pytriton", extra="serve", purpose="to run Triton through PyTriton")
-    from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
-    from pytriton.triton import Triton, TritonConfig
+    from pytriton.triton import Triton
 
     # PyTriton warns (raw, with a source line) when the workspace of a crashed tritonserver is already partly gone.
     warnings.filterwarnings("ignore", message="Could not clean workspace")
@@ -137,22 +138,8 @@ def serve_model(
             runner.activate()
         shape, classes = _check_batching(runners[0], options.max_batch)
         _libpython_first()
-        config = TritonConfig(
-            http_address=options.host, http_port=options.http_port, grpc_address=options.host,
-            grpc_port=options.grpc_port, metrics_address=options.host, metrics_port=options.metrics_port,
-            allow_metrics=True, allow_gpu_metrics=False, exit_timeout_secs=EXIT_TIMEOUT_S, log_verbose=0,
-        )
-        preferred = [b for b in (options.max_batch // 2, options.max_batch) if b >= 1]
-        with Triton(config=config) as triton:
-            triton.bind(
-                model_name=options.name, infer_func=[_infer_function(r) for r in runners],
-                inputs=[Tensor(name=INPUT_NAME, dtype=np.float32, shape=shape)],
-                outputs=[Tensor(name=OUTPUT_NAME, dtype=np.float32, shape=(classes,))],
-                config=ModelConfig(max_batch_size=options.max_batch, batcher=DynamicBatcher(
-                    max_queue_delay_microseconds=options.max_queue_delay_us,
-                    preferred_batch_size=sorted(set(preferred)))),
-                strict=True,
-            )
+        with Triton(config=_triton_config(options)) as triton:
+            _bind(triton, options, runners, shape, classes)
             try:
                 triton.run()
             except (TimeoutError, RuntimeError) as exc:  # Triton exited at start (PyTriton waits, then times out)
@@ -177,6 +164,32 @@ def serve_model(
                 shutil.rmtree(folder, ignore_errors=True)
         for runner in runners:
             runner.deactivate()
+
+
+def _triton_config(options: ServeOptions) -> Any:
+    from pytriton.triton import TritonConfig
+
+    return TritonConfig(
+        http_address=options.host, http_port=options.http_port, grpc_address=options.host,
+        grpc_port=options.grpc_port, metrics_address=options.host, metrics_port=options.metrics_port,
+        allow_metrics=True, allow_gpu_metrics=False, exit_timeout_secs=EXIT_TIMEOUT_S, log_verbose=0,
+    )
+
+
+def _bind(triton: Any, options: ServeOptions, runners: list[Any], shape: tuple[int, int, int], classes: int) -> None:
+    """One Triton model: our runners (one per instance) behind the dynamic batcher, float32 in and out."""
+    from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
+
+    preferred = [b for b in (options.max_batch // 2, options.max_batch) if b >= 1]
+    triton.bind(
+        model_name=options.name, infer_func=[_infer_function(r) for r in runners],
+        inputs=[Tensor(name=INPUT_NAME, dtype=np.float32, shape=shape)],
+        outputs=[Tensor(name=OUTPUT_NAME, dtype=np.float32, shape=(classes,))],
+        config=ModelConfig(max_batch_size=options.max_batch, batcher=DynamicBatcher(
+            max_queue_delay_microseconds=options.max_queue_delay_us,
+            preferred_batch_size=sorted(set(preferred)))),
+        strict=True,
+    )
 
 
 def _stub_folders(name: str) -> set[Path]:

@@ -7,13 +7,16 @@ import importlib.util
 from dataclasses import dataclass
 from typing import Any
 
+from ..formats import FORMATS, formats_named
 from .facts import ServedModel, ServeError
 
-__all__ = ["TritonModelConfig", "render_config", "parse_config", "check_config", "model_config_pb2", "LABELS_FILE"]
+__all__ = ["TritonModelConfig", "render_config", "parse_config", "check_config", "model_config_pb2", "LABELS_FILE",
+           "PLATFORM_BY_FORMAT", "MODEL_FILE_BY_FORMAT"]
 
 LABELS_FILE = "labels.txt"
-PLATFORM_BY_FORMAT = {"onnx": "onnxruntime_onnx", "plan": "tensorrt_plan"}
-MODEL_FILE_BY_FORMAT = {"onnx": "model.onnx", "plan": "model.plan"}
+# From the table of formats, by file type: Triton's platform and the model's file name in a version folder.
+PLATFORM_BY_FORMAT = {row.name: row.triton_platform for row in FORMATS if row.triton_platform is not None}
+MODEL_FILE_BY_FORMAT = {row.name: row.repository_file for row in FORMATS if row.triton_platform is not None}
 ACCELERATOR_PRECISIONS = ("fp32", "fp16", "int8")
 
 
@@ -88,7 +91,7 @@ def check_choices(model: ServedModel, config: TritonModelConfig) -> None:
             raise ServeError(f"{where}: --max-batch {config.max_batch} is beyond the engine's optimization profile "
                              f"(batch {low}..{high}, from its manifest); use --max-batch {high} or less, or "
                              f"rebuild the engine with a larger MAX (`vgg-deploy build-trt --profile 1:OPT:{config.max_batch}`)")
-        if config.kind != "gpu":
+        if config.kind != "gpu" and formats_named(model.format)[0].device == "cuda":
             raise ServeError(f"{where}: a TensorRT engine runs only on a GPU; use --device cuda")
         if config.tensorrt_accelerator:
             raise ServeError(f"{where}: the TensorRT accelerator is for ONNX models; an engine already is TensorRT")

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ..artifacts import check_output, file_sha256
+from ..formats import suffixes
 from .builder import BuildResult, build_engine
 from .compat import Platform
 from .errors import ManifestError, OptionError
@@ -27,9 +28,7 @@ from .manifest import (
 )
 from .options import BuildOptions, Profile, check_hardware_compat, resolve_profile
 
-__all__ = ["BuildPlan", "BuildReport", "plan_build", "run_build", "default_timing_cache", "ENGINE_SUFFIXES"]
-
-ENGINE_SUFFIXES = (".plan", ".engine")
+__all__ = ["BuildPlan", "BuildReport", "plan_build", "run_build", "default_timing_cache"]
 
 log = logging.getLogger(__name__)
 
@@ -83,8 +82,10 @@ def plan_build(
 ) -> BuildPlan:
     """Everything about a build decided before TensorRT: OptionError (a usage error) for impossible requests."""
     output = Path(output)
-    if output.suffix.lower() not in ENGINE_SUFFIXES:
-        raise OptionError(f"{output}: name the engine with a .plan or .engine suffix (e.g. {output.stem}.plan), "
+    engine_suffixes = suffixes("plan")
+    if output.suffix.lower() not in engine_suffixes:
+        raise OptionError(f"{output}: name the engine with a {' or '.join(engine_suffixes)} suffix (e.g. "
+                          f"{output.stem}{engine_suffixes[0]}), "
                           "so `vgg-deploy infer` and vgg_deploy.load() know it", option="--output")
     check_output(output, inputs=[onnx])
     facts = inspect_onnx(onnx)

@@ -22,7 +22,7 @@ __all__ = [
     "copy_to_device", "copy_to_host",
 ]
 
-_INSTALL = 'pip install "vgg-deploy[trt]" (needs an NVIDIA GPU and driver)'
+from ..formats import TENSORRT_INSTALL_HINT as _INSTALL  # noqa: E402  (one-line change, issue 14: the one hint)
 
 
 class CudaError(TensorRTError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..errors import first_line
+from ..formats import TENSORRT_INSTALL_HINT
 from .compat import Platform
 from .cuda_memory import require_gpu
 from .errors import OptionError, TensorRTUnavailableError
@@ -13,9 +14,7 @@ from .options import check_tensorrt_version
 if TYPE_CHECKING:
     import tensorrt as trt
 
-__all__ = ["ensure_tensorrt", "current_platform", "make_logger", "INSTALL_HINT"]
-
-INSTALL_HINT = 'pip install "vgg-deploy[trt]" (needs an NVIDIA GPU and driver)'
+__all__ = ["ensure_tensorrt", "current_platform", "make_logger"]
 
 
 def ensure_tensorrt() -> str:
@@ -26,17 +25,17 @@ def ensure_tensorrt() -> str:
     try:
         import tensorrt as trt
     except ImportError:
-        raise TensorRTUnavailableError(f"TensorRT is not installed: {INSTALL_HINT}") from None
+        raise TensorRTUnavailableError(f"TensorRT is not installed: {TENSORRT_INSTALL_HINT}") from None
     except Exception as exc:  # the wheel is there but its libraries (libnvinfer, CUDA) fail to load
         reason = first_line(exc, limit=200, default='')
         raise TensorRTUnavailableError(
-            f"TensorRT is installed but cannot be loaded ({type(exc).__name__}: {reason}): {INSTALL_HINT}"
+            f"TensorRT is installed but cannot be loaded ({type(exc).__name__}: {reason}): {TENSORRT_INSTALL_HINT}"
         ) from None
     version = getattr(trt, "__version__", None)
     if not isinstance(version, str) or not hasattr(trt, "Builder"):
         # e.g. only `tensorrt-stubs` is installed: its stub-only `tensorrt` folder imports as an empty namespace
         raise TensorRTUnavailableError(f"TensorRT is not installed (an empty 'tensorrt' package was found, e.g. "
-                                       f"type stubs): {INSTALL_HINT}")
+                                       f"type stubs): {TENSORRT_INSTALL_HINT}")
     try:
         check_tensorrt_version(version)
     except OptionError as exc:
