@@ -67,7 +67,7 @@ def main() -> None:
     rounds = []
     with OnnxRuntimeRunner(path, threads=threads) as runner:
         batch = np.random.default_rng(0).standard_normal((args.batch_size, *runner.input_shape), dtype=np.float32)
-        session = runner._session  # the runner's own session: only the harness code around it differs
+        session = runner.session  # the runner's own session: only the harness code around it differs
         feed, output = {session.get_inputs()[0].name: batch}, session.get_outputs()[0].name
         for index in range(args.rounds):
             def harness() -> float:

@@ -73,14 +73,18 @@ def main() -> None:
     from vgg_deploy.errors import ParityError
     from vgg_deploy.export import config_from_metadata, read_metadata
     from vgg_deploy.export.parity import compare_logits
+    from vgg_deploy.log import configure_cli_logging
     from vgg_deploy.optional import installed_version
-    from vgg_deploy.precision import convert_precision, onnx_logits
+    from vgg_deploy.precision import (
+        CalibrationRequest, ConversionInputs, ConversionRequest, FallbackPolicy, ParityGates, convert, onnx_logits,
+    )
     from vgg_deploy.precision.layers import high_precision_for
     from vgg_deploy.precision.sensitivity import draw_sensitivity_chart, layer_sensitivity
     from vgg_deploy.runtime import OnnxRuntimeRunner
     from vgg_deploy.runtime.openvino_runner import OpenVINORunner
 
     log = lambda m: print(f"[int8-quality] {m}", file=sys.stderr, flush=True)  # noqa: E731
+    configure_cli_logging(prefix="int8-quality")  # the library's own progress lines, as the CLI shows them
     args.work.mkdir(parents=True, exist_ok=True)
     args.output.mkdir(parents=True, exist_ok=True)
     config = config_from_metadata(read_metadata(args.model), source=str(args.model))
@@ -91,6 +95,8 @@ def main() -> None:
     test = np.load(args.test_npz)
     images, labels = test["input"].astype(np.float32), test["labels"]
     note = f"{len(images)} test digits never trained or calibrated on"
+    inputs = ConversionInputs(holdout=images, holdout_note=note, calibration=calib,
+                              calibration_source="digits (training split)")
     reference = onnx_logits(args.model, images)
     fp32_accuracy = float((reference.argmax(1) == labels).mean())
     batch = images[:args.batch]
@@ -119,9 +125,8 @@ def main() -> None:
         path = args.work / f"{name}.onnx"
         log(f"quantizing {name}")
         start = time.perf_counter()
-        convert_precision(args.model, path, precision="int8", holdout=images, holdout_note=note, calibration=calib,
-                          calibration_source="digits (training split)", target=target, method=method,
-                          quantizer=quantizer, progress=log)
+        calibration = CalibrationRequest(data="digits (training split)", method=method, quantizer=quantizer)
+        convert(args.model, path, ConversionRequest(precision="int8", target=target, calibration=calibration), inputs)
         made[(quantizer, target, method)] = path
         rows.append(measure(name, path, {"quantizer": quantizer, "target": target, "method": method},
                             time.perf_counter() - start))
@@ -133,7 +138,7 @@ def main() -> None:
     log("per-layer sensitivity of ort-tensorrt-percentile")
     report = layer_sensitivity(onnx.load(str(made[base_key])), onnx.load(str(args.model)), images, labels=labels,
                                high_precision=high_precision_for("tensorrt"), model_name=args.model.name,
-                               holdout_note=note, progress=log)
+                               holdout_note=note)
     (args.output / "sensitivity.md").write_text(report.to_markdown())
     (args.output / "sensitivity.json").write_text(json.dumps(report.to_dict(), indent=2) + "\n")
     chart_note = draw_sensitivity_chart(report, args.output / "sensitivity.png")
@@ -146,10 +151,11 @@ def main() -> None:
     log(f"accuracy-targeted: --min-cosine {gate} --fallback auto")
     start = time.perf_counter()
     try:
-        result = convert_precision(args.model, path, precision="int8", holdout=images, holdout_note=note,
-                                   calibration=calib, calibration_source="digits (training split)", target="tensorrt",
-                                   method="percentile", min_cosine=gate, fallback="auto",
-                                   max_fallback_layers=args.max_fallback_layers, progress=log)
+        request = ConversionRequest(
+            precision="int8", target="tensorrt",
+            calibration=CalibrationRequest(data="digits (training split)", method="percentile"),
+            gates=ParityGates(min_cosine=gate), fallback=FallbackPolicy(mode="auto", max_layers=args.max_fallback_layers))
+        result = convert(args.model, path, request, inputs)
         targeted.update(met=True, kept_high=result.facts["int8_kept_high"],
                         kept_high_precision=result.facts["int8_kept_high_precision"],
                         steps=result.facts["fallback_steps"])

@@ -51,13 +51,15 @@ def main() -> None:
     from vgg_deploy.data import load_samples, split_holdout
     from vgg_deploy.environment import environment_facts
     from vgg_deploy.export import export_onnx
+    from vgg_deploy.log import configure_cli_logging
     from vgg_deploy.models import create_model
-    from vgg_deploy.precision import convert_precision
+    from vgg_deploy.precision import CalibrationRequest, ConversionInputs, ConversionRequest, convert
 
     threads = len(os.sched_getaffinity(0))
     torch.set_num_threads(threads)
     args.work.mkdir(parents=True, exist_ok=True)
     log = lambda m: print(f"[bench] {m}", file=sys.stderr, flush=True)  # noqa: E731
+    configure_cli_logging(prefix="bench")  # the library's own progress lines, as the CLI shows them
 
     torch.manual_seed(0)
     model = create_model("vgg16")
@@ -71,9 +73,10 @@ def main() -> None:
     for target in ("tensorrt", "cpu"):
         path = args.work / f"vgg16.int8.{target}.onnx"
         log(f"quantizing ({target} scheme)")
-        result = convert_precision(fp32, path, precision="int8", calibration=calib.images, holdout=holdout.images,
-                                   holdout_note=how, calibration_source="digits", target=target, method="minmax",
-                                   calib_batch=8, progress=log)
+        request = ConversionRequest(precision="int8", target=target,
+                                    calibration=CalibrationRequest(data="digits", method="minmax", batch=8))
+        result = convert(fp32, path, request, ConversionInputs(
+            holdout=holdout.images, holdout_note=how, calibration=calib.images, calibration_source="digits"))
         variants[f"ort-int8-{target}"] = (path, result.parity.to_dict())
 
     options = ort.SessionOptions()

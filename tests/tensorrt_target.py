@@ -52,10 +52,10 @@ class Target:
 
 def use_target(monkeypatch: Any, tmp_path: Path, *, device_count: int = 1) -> Target:
     """Real TensorRT when usable, else the stand-in here and in subprocesses; timing caches under `tmp_path`."""
-    from vgg_deploy.bench import backends
+    from vgg_deploy.bench import availability
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))  # the default timing cache goes there
-    backends.trt_status.cache_clear()  # the bench caches whether TensorRT imports: ask again (forget_target after)
+    availability.trt_status.cache_clear()  # the bench caches whether TensorRT imports: ask again (forget_target after)
     if real_tensorrt_reason() is None:
         from cuda.bindings import runtime
 
@@ -69,6 +69,6 @@ def use_target(monkeypatch: Any, tmp_path: Path, *, device_count: int = 1) -> Ta
 
 def forget_target() -> None:
     """After a test on the stand-in: the bench must not remember that TensorRT imported."""
-    from vgg_deploy.bench import backends
+    from vgg_deploy.bench import availability
 
-    backends.trt_status.cache_clear()
+    availability.trt_status.cache_clear()

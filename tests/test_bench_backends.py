@@ -14,8 +14,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from vgg_deploy.bench import availability
-from vgg_deploy.bench.backends import (BACKENDS, BackendContext, BenchError, ort_providers, resolve_backends,
-                                       unavailable_reason)
+from vgg_deploy.bench.availability import BackendContext, unavailable_reason
+from vgg_deploy.bench.backends import BACKENDS, BenchError, ort_providers, resolve_backends
 from vgg_deploy.bench.cuda import fp32_math, set_fp32_math
 from vgg_deploy.bench.executed import classify_ort_graph, tensorrt_executed
 

@@ -7,7 +7,7 @@ import pytest
 
 from vgg_deploy.export import export_onnx
 from vgg_deploy.models import create_model
-from vgg_deploy.precision import convert_precision, onnx_logits
+from vgg_deploy.precision import CalibrationRequest, ConversionInputs, ConversionRequest, convert, onnx_logits
 from vgg_deploy.runtime import OpenVINORunner, RunnerError
 
 ov = pytest.importorskip("openvino", reason="OpenVINO not installed: pip install 'vgg-deploy[openvino]'")
@@ -21,8 +21,9 @@ def tiny_onnx(tmp_path_factory):
     folder = tmp_path_factory.mktemp("ov")
     fp32 = export_onnx(create_model("vgg_tiny"), folder / "tiny.onnx").path
     images = np.random.default_rng(0).standard_normal((48, 3, 32, 32), dtype=np.float32)
-    int8 = convert_precision(fp32, folder / "tiny.int8.onnx", precision="int8", calibration=images[:32],
-                             holdout=images[32:], holdout_note="16 synthetic", target="cpu", method="minmax").path
+    request = ConversionRequest(precision="int8", target="cpu", calibration=CalibrationRequest(method="minmax"))
+    int8 = convert(fp32, folder / "tiny.int8.onnx", request,
+                   ConversionInputs(holdout=images[32:], holdout_note="16 synthetic", calibration=images[:32])).path
     return fp32, int8, images[32:]
 
 

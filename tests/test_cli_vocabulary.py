@@ -224,20 +224,20 @@ def test_readme_command_reference_is_current():
 
 
 def test_the_shared_options_fold_into_the_request_objects():
-    """`fold=True`: a command gets the shared options as one ConversionOptions, built by ConversionOptions.of."""
+    """A command gets the shared options as one ConversionOptions, built by ConversionOptions.of."""
     from vgg_deploy.cli.params import ConversionOptions
     from vgg_deploy.precision import CalibrationRequest, FallbackPolicy, ParityGates
 
     seen = {}
 
     @click.command()
-    @conversion_options(fold=True)
+    @conversion_options
     @click.option("--target", default="tensorrt")
     def convert(conversion, target):
         seen["convert"] = conversion.request(precision="int8", target=target)
 
     @click.command()
-    @calibration_options(fold=True)
+    @calibration_options
     def calibrate(conversion):
         seen["calibrate"] = conversion
 

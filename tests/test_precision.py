@@ -15,7 +15,7 @@ from vgg_deploy.export import export_onnx, read_metadata
 from vgg_deploy.models import create_model, model_config
 from vgg_deploy.precision import (
     CalibrationRequest, ConversionInputs, ConversionRequest, FallbackPolicy, ParityGates, check_tensorrt_qdq, convert,
-    convert_precision, int8_scheme, quantize_int8,
+    int8_scheme, quantize_int8,
 )
 from vgg_deploy.precision.int8 import _chunk, activation_bytes_per_image
 
@@ -49,16 +49,6 @@ def _int8(src, out, *, target="tensorrt", quantizer="ort", method="minmax", cali
 def _fp16(src, out, *, keep_io_types=True):
     inputs = ConversionInputs(holdout=HOLDOUT, holdout_note="h")
     return convert(src, out, ConversionRequest(precision="fp16", keep_io_types=keep_io_types), inputs)
-
-
-def test_the_former_keyword_form_makes_the_same_file(tmp_path, fp32_onnx):
-    """convert_precision (kept for bench/prepare.py until the merge) is only a way of building the request."""
-    new = _int8(fp32_onnx, tmp_path / "new" / "m.onnx", min_cosine=0.9)
-    old = convert_precision(fp32_onnx, tmp_path / "old" / "m.onnx", precision="int8", calibration=CALIB,
-                            holdout=HOLDOUT, holdout_note="test holdout", calibration_source="test",
-                            method="minmax", min_cosine=0.9, progress=lambda message: None)
-    assert old.path.read_bytes() == new.path.read_bytes()
-    assert {**old.to_dict(), "path": None} == {**new.to_dict(), "path": None}
 
 
 def test_a_fallback_without_int8_and_a_gate_is_refused_first(tmp_path, fp32_onnx):

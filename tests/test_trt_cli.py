@@ -13,6 +13,7 @@ import torch
 from click.testing import CliRunner
 from PIL import Image
 
+from cli_helpers import one_error_line
 from fake_tensorrt import FakeGpu, FakeTensorRTConfig, install_fakes
 from vgg_deploy.cli import main
 from vgg_deploy.export import export_onnx
@@ -52,15 +53,6 @@ def images(tmp_path_factory):
     return paths
 
 
-def _one_line_error(result, *needles, code=1):
-    assert result.exit_code == code, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-    assert len(lines) == 1, result.stderr
-    for needle in needles:
-        assert needle in lines[0], lines[0]
-
-
 @pytest.mark.parametrize("command", ["build-trt", "infer"])
 def test_help_works_without_tensorrt_torch_or_onnx(command):
     code = ("import sys; sys.modules['tensorrt'] = None\n"
@@ -75,14 +67,14 @@ def test_help_works_without_tensorrt_torch_or_onnx(command):
 def test_build_trt_without_tensorrt_is_one_line(runner, fp32_onnx, tmp_path, monkeypatch):
     install_fakes(monkeypatch, with_tensorrt=False)
     result = runner.invoke(main, ["build-trt", str(fp32_onnx), "-o", str(tmp_path / "m.plan")])
-    _one_line_error(result, "TensorRT is not installed", INSTALL, "NVIDIA GPU and driver")
+    one_error_line(result, "TensorRT is not installed", INSTALL, "NVIDIA GPU and driver")
     assert list(tmp_path.iterdir()) == []
 
 
 def test_build_trt_without_gpu_is_one_line(runner, fp32_onnx, tmp_path, monkeypatch):
     install_fakes(monkeypatch, gpu=FakeGpu(device_error=35))
     result = runner.invoke(main, ["build-trt", str(fp32_onnx), "-o", str(tmp_path / "m.plan")])
-    _one_line_error(result, "no usable NVIDIA GPU or driver", "cudaErrorInsufficientDriver")
+    one_error_line(result, "no usable NVIDIA GPU or driver", "cudaErrorInsufficientDriver")
 
 
 @pytest.mark.parametrize("args, needle", [
@@ -147,9 +139,9 @@ def test_infer_on_a_plan_without_tensorrt_is_one_line(runner, fp32_onnx, images,
     assert runner.invoke(main, ["build-trt", str(fp32_onnx), "-o", str(plan),
                                 "--timing-cache", str(tmp_path / "t.cache")]).exit_code == 0
     install_fakes(monkeypatch, with_tensorrt=False)
-    _one_line_error(runner.invoke(main, ["infer", str(plan), str(images[0])]), "TensorRT is not installed", INSTALL)
+    one_error_line(runner.invoke(main, ["infer", str(plan), str(images[0])]), "TensorRT is not installed", INSTALL)
     manifest_path(plan).unlink()
-    _one_line_error(runner.invoke(main, ["infer", str(plan), str(images[0])]), "no manifest tiny.plan.json", "build-trt")
+    one_error_line(runner.invoke(main, ["infer", str(plan), str(images[0])]), "no manifest tiny.plan.json", "build-trt")
 
 
 def test_infer_onnx_text_json_and_labels(runner, labelled_onnx, images, tmp_path):
@@ -173,9 +165,9 @@ def test_infer_labels_that_do_not_fit(runner, labelled_onnx, images, tmp_path):
     labels = tmp_path / "labels.txt"
     labels.write_text("cat\ndog\n")
     result = runner.invoke(main, ["infer", str(labelled_onnx), str(images[0]), "--labels", str(labels)])
-    _one_line_error(result, str(labels), "2 labels", "10 classes")
+    one_error_line(result, str(labels), "2 labels", "10 classes")
     labels.write_text("\n\n")
-    _one_line_error(runner.invoke(main, ["infer", str(labelled_onnx), str(images[0]), "--labels", str(labels)]),
+    one_error_line(runner.invoke(main, ["infer", str(labelled_onnx), str(images[0]), "--labels", str(labels)]),
                     "no labels in it")
 
 

@@ -22,6 +22,7 @@ from click.testing import CliRunner
 from PIL import Image
 
 import vgg_deploy
+from cli_helpers import one_error_line
 from tensorrt_target import forget_target, use_target
 from vgg_deploy.cli import main
 from vgg_deploy.data import write_digits_folder
@@ -154,10 +155,8 @@ def test_build_trt_cache_force_changed_onnx_and_foreign_manifest(target, digits,
     for foreign, needle in (({"gpu_name": "Another GPU", "compute_capability": "7.5"}, "compute capability 7.5"),
                             ({"tensorrt_version": "9.3.0.1"}, "TensorRT 9.3.0.1")):
         write_manifest(dataclasses.replace(manifest, **foreign), plan)
-        result = cli(["infer", str(plan), str(digits.pngs[0])], code=1)
-        errors = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
-        assert len(errors) == 1 and needle in errors[0] and "vgg-deploy build-trt" in errors[0], result.stderr
-        assert "--force" in errors[0] and "Traceback" not in result.output
+        one_error_line(cli(["infer", str(plan), str(digits.pngs[0])], code=1), needle, "vgg-deploy build-trt",
+                       "--force")
     if target.gpu is not None:  # vgg-deploy decided from the manifest: TensorRT never saw the bytes
         assert "Runtime.deserialize_cuda_engine" not in target.gpu.names()
 

@@ -76,7 +76,7 @@ def _cli_stream() -> TextIO | None:
     """The stream the CLI handler writes to, so bars and messages share it (None when no CLI handler)."""
     for handler in log.handlers:
         if getattr(handler, "vgg_deploy_cli", False) and isinstance(handler, logging.StreamHandler):
-            return handler.stream  # type: ignore[no-any-return]
+            return handler.stream
     return None
 
 

@@ -15,12 +15,10 @@ from ..devices import device_index, is_cuda
 from ..errors import VGGDeployError
 from ..formats import RUNNERS, import_runner
 from ..runtime.base import BaseRunner
-# Re-exported until the merge (issue 14): harness.py, measure.py and tests/tensorrt_target.py read these from here.
-from .availability import BackendContext, trt_status, unavailable_reason
 
 __all__ = [
-    "Backend", "BACKENDS", "BackendContext", "BenchError", "resolve_backends", "unavailable_reason", "make_runner",
-    "register_backend", "backend_for_spec", "spec_fields", "device_index", "GROUPS", "trt_status", "ort_providers",
+    "Backend", "BACKENDS", "BenchError", "resolve_backends", "make_runner", "register_backend", "backend_for_spec",
+    "spec_fields", "GROUPS", "ort_providers",
     "load_factory",
 ]
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..devices import is_cuda
 from ..log import progress_bar
 from .backends import Backend, spec_fields
 from .budget import over_budget
@@ -149,7 +150,7 @@ def copies_sentence(include_copies: bool, rows: list[ReportRow]) -> str:
 
 
 def device_kind(device: str) -> str:
-    return "cuda" if device.startswith("cuda") else "cpu"
+    return "cuda" if is_cuda(device) else "cpu"
 
 
 def size_mb(path: Path | None) -> float | None:

@@ -13,9 +13,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+from ..plotting import PLOT_HINT
+
 __all__ = ["draw_charts", "bench_figure", "latency_figure", "zoo_figure", "plain_log_ticks", "PLOT_HINT"]
 
-PLOT_HINT = "charts not drawn: matplotlib is not installed (pip install 'vgg-deploy[plot]')"
 _MARKERS = "osD^v<>ph*"
 _BUBBLE_AREA = 1500.0  # points^2 of the largest bubble
 _LEGEND_X = 1.02  # legends start just right of the axes (axes fraction)

@@ -20,8 +20,9 @@ import numpy as np
 
 from ..errors import VGGDeployError
 from ..models.family import ModelFamily
-from ..precision.fallback import DEFAULT_MAX_FALLBACK_LAYERS
-from .backends import Backend, BackendContext, BenchError, trt_status, resolve_backends, unavailable_reason
+from ..precision.request import DEFAULT_MAX_FALLBACK_LAYERS, CalibrationRequest, FallbackPolicy, ParityGates
+from .availability import BackendContext, trt_status, unavailable_reason
+from .backends import Backend, BenchError, resolve_backends
 from .budget import DEFAULT_SWEEP, select_within_budget
 from .cells import BASELINE, Cell, Reference, copies_sentence, derive_rows, device_kind, measure_cells, size_mb
 from .flops import model_flops, model_macs
@@ -70,6 +71,29 @@ class BenchOptions:
     in_process: bool = False
     measure_peak: bool = True
     seed: int = 0
+
+    @classmethod
+    def of(cls, *, calibration: CalibrationRequest, gates: ParityGates = ParityGates(),
+           fallback: FallbackPolicy = FallbackPolicy(), **options: Any) -> BenchOptions:
+        """Options whose conversion settings are the request objects' (the report keeps them flat, as these
+        fields: its `settings` are this record)."""
+        return cls(calib_data=calibration.data, calib_samples=calibration.samples, calib_method=calibration.method,
+                   calib_batch=calibration.batch, quantizer=calibration.quantizer, seed=calibration.seed,
+                   min_top1=gates.min_top1, min_cosine=gates.min_cosine, fallback=fallback.mode,
+                   max_fallback_layers=fallback.max_layers, **options)
+
+    @property
+    def calibration_request(self) -> CalibrationRequest:
+        return CalibrationRequest(data=self.calib_data, quantizer=self.quantizer, method=self.calib_method,
+                                  samples=self.calib_samples, batch=self.calib_batch, seed=self.seed)
+
+    @property
+    def gates(self) -> ParityGates:
+        return ParityGates(min_top1=self.min_top1, min_cosine=self.min_cosine)
+
+    @property
+    def fallback_policy(self) -> FallbackPolicy:
+        return FallbackPolicy(mode=self.fallback, max_layers=self.max_fallback_layers)
 
     def resolved_batch_sizes(self) -> tuple[int, ...]:
         if self.batch_sizes:
@@ -148,10 +172,8 @@ def _prepare(plan: _Plan, options: BenchOptions) -> tuple[BenchInputs, dict[str,
     for backend in plan.runnable:  # custom backends too: they name the artifact kind they run
         try:
             ws.ensure(backend.artifact, calibration=inputs.calibration, holdout=inputs.eval.images[:32],
-                      calib_method=options.calib_method, calib_batch=options.calib_batch, quantizer=options.quantizer,
-                      gates=(options.min_top1, options.min_cosine), fallback=options.fallback,
-                      max_fallback_layers=options.max_fallback_layers, batch_sizes=plan.batch_sizes,
-                      device=backend.runs_on(options.device))
+                      how=options.calibration_request, gates=options.gates, fallback=options.fallback_policy,
+                      batch_sizes=plan.batch_sizes, device=backend.runs_on(options.device))
         except VGGDeployError as exc:
             failed[backend.name] = f"could not make its {backend.artifact} artifact: {exc}"
             log.info("%s: %s", backend.name, failed[backend.name])

@@ -22,7 +22,8 @@ import numpy as np
 
 from ..errors import VGGDeployError, first_line
 from ..runtime.base import BaseRunner
-from .backends import Backend, backend_for_spec, device_index, make_runner
+from ..devices import device_index
+from .backends import Backend, backend_for_spec, make_runner
 from .calls import timed_call
 from .records import WorkerResult
 from .stats import Measurement

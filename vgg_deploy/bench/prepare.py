@@ -78,9 +78,7 @@ def classify_files(paths: Iterable[Path]) -> dict[str, Path]:
     return found
 
 
-def open_workspace(source: ModelSource, work: Path, *,
-                   progress: object = None,  # retired (issue 14): removed after the merge
-                   ) -> Workspace:
+def open_workspace(source: ModelSource, work: Path) -> Workspace:
     """Build the model (or read its config from an ONNX) and gather the user's artifacts."""
     from ..export.metadata import config_from_metadata, read_metadata
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..artifacts import write_text_atomic
+from ..tables import md_table
 from .schema import check_report
 
 log = logging.getLogger(__name__)
@@ -155,14 +156,6 @@ def _header_lines(report: dict[str, Any]) -> list[str]:
 
 
 # -- Markdown -----------------------------------------------------------------------------------------------------
-
-def md_table(header: list[str], rows: list[list[str]]) -> list[str]:
-    def esc(text: str) -> str:
-        return text.replace("|", "\\|").replace("\n", " ")
-    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
-    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
-    return lines
-
 
 def render_markdown(report: dict[str, Any]) -> str:
     """The report as Markdown: one table per batch size, then budget, what ran, skipped backends, warnings."""

@@ -36,7 +36,7 @@ def report_schema() -> dict[str, Any]:
 def validate_report(report: Any) -> list[str]:
     """Every way `report` breaks the schema, as "path: problem" lines (empty when it conforms)."""
     try:
-        import jsonschema  # type: ignore[import-untyped]
+        import jsonschema
     except ImportError:
         return _top_level_errors(report)
     validator = jsonschema.Draft202012Validator(report_schema())

@@ -13,10 +13,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..artifacts import atomic_output
+from ..artifacts import atomic_output, file_sha256
 from ..devices import device_index
 from ..formats import FORMATS, TENSORRT, Format, format_of_kind
-from ..precision.fallback import DEFAULT_MAX_FALLBACK_LAYERS
+from ..precision.request import CalibrationRequest, FallbackPolicy, ParityGates
 from .backends import BenchError
 
 if TYPE_CHECKING:
@@ -32,12 +32,7 @@ MODEL = "model"  # `made_from` of the kinds made from the PyTorch module itself 
 _RECIPE_SUFFIX = ".bench.json"
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fp:
-        for chunk in iter(lambda: fp.read(1 << 22), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+sha256_file = file_sha256  # the bench's name for it, kept for its importers
 
 
 def _row(kind: str) -> Format | None:
@@ -83,13 +78,12 @@ class Workspace:
 
     # -- making artifacts ---------------------------------------------------------------------------------------
     def ensure(self, kind: str, *, calibration: Any = None, holdout: np.ndarray | None = None,
-               calib_method: str | None = None, calib_batch: int = 16, quantizer: str = "ort",
-               gates: tuple[float | None, float | None] = (None, None), fallback: str = "off",
-               max_fallback_layers: int = DEFAULT_MAX_FALLBACK_LAYERS, batch_sizes: tuple[int, ...] = (1,),
-               device: str = "cpu",
-               progress: object = None,  # retired (issue 14): removed after the merge
-               ) -> Path:
-        """The artifact of `kind`, made (or reused from the work folder) when the user did not give it."""
+               how: CalibrationRequest = CalibrationRequest(), gates: ParityGates = ParityGates(),
+               fallback: FallbackPolicy = FallbackPolicy(), batch_sizes: tuple[int, ...] = (1,),
+               device: str = "cpu") -> Path:
+        """The artifact of `kind`, made (or reused from the work folder) when the user did not give it.
+        `calibration` (Samples) and `holdout` are the images; `how` says how INT8 is calibrated on them, `gates`
+        and `fallback` what the FP16/INT8 variants made here must reach (as `vgg-deploy quantize`'s)."""
         if kind in self.artifacts:
             return self.artifacts[kind]
         row = _row(kind)
@@ -98,12 +92,10 @@ class Workspace:
         if row.made_from == MODEL:
             path = self._save_checkpoint() if row.name == "checkpoint" else self._export()
         elif row.name == "onnx":
-            path = self._convert(row, calibration, holdout, calib_method, calib_batch, quantizer, gates,
-                                 (fallback, max_fallback_layers))
+            path = self._convert(row, calibration, holdout, how, gates, fallback)
         elif row.name == "plan":
-            onnx_path = self.ensure(row.made_from, calibration=calibration, holdout=holdout,
-                                    calib_method=calib_method, calib_batch=calib_batch, quantizer=quantizer,
-                                    gates=gates, fallback=fallback, max_fallback_layers=max_fallback_layers)
+            onnx_path = self.ensure(row.made_from, calibration=calibration, holdout=holdout, how=how, gates=gates,
+                                    fallback=fallback)
             path = self._build_engine(kind, onnx_path, batch_sizes, device)
         else:
             raise BenchError(f"do not know how to make a {kind} artifact")
@@ -179,16 +171,16 @@ class Workspace:
         self._record(path, recipe, "onnx-fp32", reused)
         return path
 
-    def _convert(self, row: Format, calibration: Any, holdout: np.ndarray | None, method: str | None,
-                 calib_batch: int, quantizer: str, gates: tuple[float | None, float | None],
-                 fallback: tuple[str, int]) -> Path:
-        from ..precision import QUANTIZER_METHODS, calibration_method, convert_precision
+    def _convert(self, row: Format, calibration: Any, holdout: np.ndarray | None, how: CalibrationRequest,
+                 gates: ParityGates, fallback: FallbackPolicy) -> Path:
+        from ..precision import QUANTIZER_METHODS, ConversionInputs, ConversionRequest, calibration_method, convert
 
         assert row.made_from is not None and row.precision is not None
         kind, precision, target = row.kind, row.precision, row.int8_scheme
         source = self.ensure(row.made_from)
         path = self.work / f"{self._stem()}.{precision}{'.' + target if target else ''}{row.suffixes[0]}"
         recipe: dict[str, Any] = {"kind": kind, "source_sha256": self._file_hash(source)}
+        quantizer, method = how.quantizer, how.method
         if precision == "int8":
             if target != "tensorrt":  # ModelOpt makes the TensorRT scheme only: the CPU scheme is ONNX Runtime's
                 quantizer = "ort"
@@ -199,29 +191,29 @@ class Workspace:
                                  "PATH|digits|synthetic (or the INT8 ONNX itself)")
             recipe.update(calibration=calibration.describe(), calibration_indices=calibration.indices.tolist()[:4096],
                           method=method, quantizer=quantizer,
-                          **({"calib_batch": calib_batch} if calib_batch != 16 else {}))
-            if fallback[0] != "off" and gates != (None, None):
-                recipe["fallback"] = list(fallback)
-        if gates != (None, None):  # a gated variant is remade (and checked) rather than reused unchecked
-            recipe["gates"] = list(gates)
+                          **({"calib_batch": how.batch} if how.batch != 16 else {}))
+            if fallback.mode != "off" and gates.any:
+                recipe["fallback"] = [fallback.mode, fallback.max_layers]
+        if gates.any:  # a gated variant is remade (and checked) rather than reused unchecked
+            recipe["gates"] = [gates.min_top1, gates.min_cosine]
         reused = self._cached(path, recipe)
         if not reused:
             if holdout is None or not len(holdout):
                 raise BenchError(f"{kind}: no held-out images to check the conversion on")
             what = f"int8 ({target} scheme, {quantizer} quantizer)" if target else "fp16"
             log.info(f"making the {what} ONNX from {source.name}")
-            if precision == "int8" and calibration.synthetic:
+            int8 = precision == "int8"
+            if int8 and calibration.synthetic:
                 log.warning("calibrating INT8 on SYNTHETIC inputs: its scales do not represent real images")
-            convert_precision(
-                source, path, precision=precision, holdout=holdout, holdout_note=f"{len(holdout)} benchmark inputs",
-                calibration=None if calibration is None or precision != "int8" else calibration.images,
-                calibration_source=None if calibration is None else calibration.source,
-                synthetic=bool(calibration is not None and calibration.synthetic and precision == "int8"),
-                target=target or "tensorrt", method=method, quantizer=quantizer, calib_batch=calib_batch,
-                min_top1=gates[0], min_cosine=gates[1],
-                fallback=fallback[0] if precision == "int8" and gates != (None, None) else "off",
-                max_fallback_layers=fallback[1],
-            )
+            source_name = None if calibration is None else calibration.source
+            request = ConversionRequest(
+                precision=precision, target=target or "tensorrt",
+                calibration=CalibrationRequest(data=source_name, quantizer=quantizer, method=method, batch=how.batch),
+                gates=gates, fallback=fallback if int8 and gates.any else FallbackPolicy(max_layers=fallback.max_layers))
+            convert(source, path, request, ConversionInputs(
+                holdout=holdout, holdout_note=f"{len(holdout)} benchmark inputs", calibration_source=source_name,
+                calibration=calibration.images if calibration is not None and int8 else None,
+                synthetic=bool(calibration is not None and calibration.synthetic and int8)))
         self._record(path, recipe, kind, reused)
         return path
 

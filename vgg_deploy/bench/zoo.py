@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from ..log import progress_bar
-from ..runtime.load import CHECKPOINT_SUFFIXES
+from ..formats import suffixes
 from .backends import BenchError, resolve_backends
 from .harness import BenchOptions, run_bench
 from .prepare import ModelSource
@@ -108,7 +108,7 @@ def run_zoo(options: ZooOptions, *, work: Path, command: list[str] | None = None
 
 def _weights_file(folder: Path, name: str) -> str:
     """`name`.pth/.pt/.safetensors, or torchvision's own file name (`vgg16-397923af.pth`), in the weights folder."""
-    found = sorted(p for p in folder.iterdir() if p.suffix in CHECKPOINT_SUFFIXES and
+    found = sorted(p for p in folder.iterdir() if p.suffix in suffixes("checkpoint") and
                    (p.stem == name or re.fullmatch(rf"{re.escape(name)}-[0-9a-f]+", p.stem)))
     if len(found) != 1:
         what = "no checkpoint" if not found else f"{len(found)} checkpoints ({', '.join(p.name for p in found)})"

@@ -9,8 +9,13 @@ from typing import Any
 
 import click
 
+from ..devices import is_cuda
 from ..errors import VGGDeployError
-from .params import DEVICE, INPUT_SIZE, MODEL, OUTPUT_FOLDER, WEIGHTS, Command, IntList, conversion_options, output_option
+from ..formats import file_type
+from .params import (
+    DEVICE, INPUT_SIZE, MODEL, OUTPUT_FOLDER, WEIGHTS, Command, ConversionOptions, IntList, conversion_options,
+    output_option,
+)
 
 __all__ = ["bench", "command_line", "Duration"]
 
@@ -68,9 +73,7 @@ class Duration(click.ParamType):
 def bench(models: tuple[Path, ...], model_name: str | None, weights: str | None,
           input_size: tuple[int, int] | None, artifacts_dir: Path | None, backends: str | None,
           batch_sizes: tuple[int, ...] | None, duration: float | None, iterations: int | None, warmup: int,
-          threads: int | None, device: str, data: str | None, calib_data: str | None, quantizer: str,
-          calib_method: str | None, calib_samples: int, calib_batch: int, min_top1_agreement: float | None,
-          min_cosine: float | None, fallback: str, max_fallback_layers: int, seed: int,
+          threads: int | None, device: str, data: str | None, conversion: ConversionOptions,
           eval_samples: int | None, include_copies: bool, cuda_graphs: bool, latency_budget_ms: float | None,
           output: Path, work: Path | None, as_json: bool, in_process: bool, no_peak: bool) -> None:
     """Measure every backend at every batch size against the eager fp32 model on the same inputs.
@@ -99,16 +102,15 @@ def bench(models: tuple[Path, ...], model_name: str | None, weights: str | None,
     if model_name is None and not files:
         raise click.UsageError("nothing to benchmark: pass --model NAME, --artifacts DIR or model files")
     device = _engines_device(models, model_name=model_name, artifacts_dir=artifacts_dir, device=device)
-    options = BenchOptions(
-        backends=backends or ("cuda" if device.startswith("cuda") else "cpu"), batch_sizes=batch_sizes,
+    options = BenchOptions.of(
+        calibration=conversion.calibration, gates=conversion.gates, fallback=conversion.fallback,
+        backends=backends or ("cuda" if is_cuda(device) else "cpu"), batch_sizes=batch_sizes,
         duration_s=duration, iterations=iterations, warmup=warmup, threads=threads, device=device, data=data,
-        calib_data=calib_data, calib_samples=calib_samples, calib_method=calib_method, calib_batch=calib_batch,
-        quantizer=quantizer, min_top1=min_top1_agreement, min_cosine=min_cosine, fallback=fallback,
-        max_fallback_layers=max_fallback_layers, eval_samples=eval_samples,
-        include_copies=include_copies, cuda_graphs=cuda_graphs, latency_budget_ms=latency_budget_ms,
-        in_process=in_process, measure_peak=not no_peak, seed=seed,
+        eval_samples=eval_samples, include_copies=include_copies, cuda_graphs=cuda_graphs,
+        latency_budget_ms=latency_budget_ms, in_process=in_process, measure_peak=not no_peak,
     )
-    source = ModelSource(model=model_name, weights=weights, input_size=input_size, files=files, seed=seed)
+    source = ModelSource(model=model_name, weights=weights, input_size=input_size, files=files,
+                         seed=conversion.calibration.seed)
     try:
         with removing_new_empty_folders(output):  # a refused run leaves no empty OUTPUT behind
             report = run_bench(source, out=output, work=work, options=options,
@@ -130,7 +132,7 @@ def _engines_device(models: tuple[Path, ...], *, model_name: str | None, artifac
     from click.core import ParameterSource
 
     engines_only = bool(models) and model_name is None and artifacts_dir is None and \
-        all(f.suffix.lower() in (".plan", ".engine") for f in models)
+        all(file_type(f) == "plan" for f in models)
     if engines_only and click.get_current_context().get_parameter_source("device") == ParameterSource.DEFAULT:
         return "cuda"
     return device

@@ -61,7 +61,7 @@ class SizeType(click.ParamType):
 @click.option("--precision", type=click.Choice(["fp32", "fp16", "int8"]), default=None,
               help="Engine precision. Default: the ONNX's. From an fp32 ONNX, fp16/int8 first make the FP16 / Q/DQ "
                    "ONNX next to the engine.")
-@conversion_options(fold=True)
+@conversion_options
 @click.option("--profile", type=ProfileType(), default=None,
               help="Optimization profile MIN:OPT:MAX batch sizes (N alone: N:N:N). Default: 1:8:32, or the ONNX's "
                    "fixed batch.")
@@ -121,7 +121,7 @@ def build_trt(
                            version_compatible=version_compatible, embed_lean_runtime=embed_lean_runtime,
                            settings=settings)
         platform = current_platform(device_index(device))
-        report = run_build(build, platform=platform, force=force, timing_cache=timing_cache, progress=log.info)
+        report = run_build(build, platform=platform, force=force, timing_cache=timing_cache)
     except OptionError as exc:
         raise click.UsageError(str(exc)) from None
     if as_json:

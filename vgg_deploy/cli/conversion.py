@@ -1,15 +1,15 @@
 """The options every command that converts or calibrates shares (declared once here), and the one way they
 become the precision package's request objects: `ConversionOptions.of(params)`.
 
-A command declared with `@conversion_options(fold=True)` (or `calibration_options(fold=True)`) receives them as
-one `conversion: ConversionOptions` argument instead of ten (six) loose ones.
+A command declared with `@conversion_options` (or `@calibration_options`) receives them as one
+`conversion: ConversionOptions` argument instead of ten (six) loose ones.
 """
 
 from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, TypeVar, overload
+from typing import Any, Callable, Mapping, TypeVar
 
 import click
 
@@ -22,7 +22,7 @@ __all__ = ["ConversionOptions", "conversion_options", "calibration_options", "qu
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
-# The click names of the shared parameters, as a command receives them when not folded.
+# The click names of the shared parameters, which `ConversionOptions.of` folds into the request objects.
 CALIBRATION_PARAMS = ("calib_data", "quantizer", "calib_method", "calib_samples", "calib_batch", "seed")
 GATE_PARAMS = ("min_top1_agreement", "min_cosine", "fallback", "max_fallback_layers")
 
@@ -81,17 +81,9 @@ def _folding(command: _F, names: tuple[str, ...]) -> _F:
     return folded  # type: ignore[return-value]
 
 
-@overload
-def conversion_options(command: _F) -> _F: ...
-@overload
-def conversion_options(*, fold: bool) -> Callable[[_F], _F]: ...
-
-
-def conversion_options(command: _F | None = None, *, fold: bool = False) -> _F | Callable[[_F], _F]:
-    """The calibration, held-out parity and gate options shared by `quantize`, `build-trt`, `bench` and `zoo`;
-    `fold=True`: the command receives them as `conversion: ConversionOptions`."""
-    if command is None:
-        return functools.partial(conversion_options, fold=fold)
+def conversion_options(command: _F) -> _F:
+    """The calibration, held-out parity and gate options shared by `quantize`, `build-trt`, `bench` and `zoo`; the
+    command receives them as one `conversion: ConversionOptions` argument."""
     gates = [
         click.option("--min-top1-agreement", type=click.FloatRange(0, 1), default=None,
                      help="Fail (exit 1, no file) when held-out top-1 agreement with fp32 is below this."),
@@ -104,22 +96,13 @@ def conversion_options(command: _F | None = None, *, fold: bool = False) -> _F |
                      show_default=True, help="--fallback auto: at most this many layers kept out of INT8."),
     ]
     declared = _calibration_declared(_apply(command, gates))
-    return _folding(declared, CALIBRATION_PARAMS + GATE_PARAMS) if fold else declared
+    return _folding(declared, CALIBRATION_PARAMS + GATE_PARAMS)
 
 
-@overload
-def calibration_options(command: _F) -> _F: ...
-@overload
-def calibration_options(*, fold: bool) -> Callable[[_F], _F]: ...
-
-
-def calibration_options(command: _F | None = None, *, fold: bool = False) -> _F | Callable[[_F], _F]:
-    """The calibration and held-out split options (`sensitivity`; part of conversion_options); `fold=True`: the
-    command receives them as `conversion: ConversionOptions` (no gates)."""
-    if command is None:
-        return functools.partial(calibration_options, fold=fold)
-    declared = _calibration_declared(command)
-    return _folding(declared, CALIBRATION_PARAMS) if fold else declared
+def calibration_options(command: _F) -> _F:
+    """The calibration and held-out split options (`sensitivity`; part of conversion_options); the command receives
+    them as one `conversion: ConversionOptions` argument (no gates)."""
+    return _folding(_calibration_declared(command), CALIBRATION_PARAMS)
 
 
 def _calibration_declared(command: _F) -> _F:

@@ -20,7 +20,7 @@ __all__ = ["quantize"]
 @click.command(cls=Command)
 @model_argument(old_option="--onnx")
 @click.option("--precision", type=click.Choice(["int8", "fp16"]), required=True, help="The variant to make.")
-@conversion_options(fold=True)
+@conversion_options
 @click.option("--target", type=click.Choice(["tensorrt", "cpu"]), default="tensorrt", show_default=True,
               help="int8 scheme: 'tensorrt' (signed symmetric, TensorRT's rules) or 'cpu' (fastest on ONNX Runtime's "
                    "CPU kernels: unsigned activations, needs VNNI).")

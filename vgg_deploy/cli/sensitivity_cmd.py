@@ -20,7 +20,7 @@ __all__ = ["sensitivity"]
 
 @click.command(cls=Command)
 @model_argument()
-@calibration_options(fold=True)
+@calibration_options
 @click.option("--target", type=click.Choice(["tensorrt", "cpu"]), default="tensorrt", show_default=True,
               help="int8 scheme; layers kept out of INT8 run in fp16 for tensorrt, fp32 for cpu.")
 @click.option("--qdq", "qdq_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,

@@ -4,6 +4,7 @@ per backend, measured on this machine."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,9 @@ import click
 
 from ..errors import VGGDeployError
 from .bench_cmd import Duration, command_line
-from .params import DEVICE, INPUT_SIZE, OUTPUT_FOLDER, Command, IntList, conversion_options, output_option
+from .params import (
+    DEVICE, INPUT_SIZE, OUTPUT_FOLDER, Command, ConversionOptions, IntList, conversion_options, output_option,
+)
 
 __all__ = ["zoo"]
 
@@ -68,9 +71,7 @@ class ModelList(click.ParamType):
 @click.option("--in-process", is_flag=True, help="Run every backend in this process (memory figures then mix).")
 def zoo(models: tuple[str, ...], bn: bool, backends: str, batch_sizes: tuple[int, ...], device: str,
         weights_dir: Path | None, data: str | None, input_size: tuple[int, int] | None, duration: float | None,
-        iterations: int | None, warmup: int, threads: int | None, calib_data: str | None, quantizer: str,
-        calib_method: str | None, calib_samples: int, calib_batch: int, min_top1_agreement: float | None,
-        min_cosine: float | None, fallback: str, max_fallback_layers: int, seed: int,
+        iterations: int | None, warmup: int, threads: int | None, conversion: ConversionOptions,
         eval_samples: int | None, output: Path, work: Path | None, as_json: bool, in_process: bool) -> None:
     """Redraw the model-zoo chart for this machine: every model x backend measured through the bench harness.
 
@@ -95,12 +96,10 @@ def zoo(models: tuple[str, ...], bn: bool, backends: str, batch_sizes: tuple[int
     if data is not None and weights_dir is None:
         raise click.UsageError("--data measures accuracy and needs --weights DIR (random weights have none)")
 
-    bench = BenchOptions(duration_s=duration, iterations=iterations, warmup=warmup, threads=threads, device=device,
-                         data=data, calib_data=calib_data or data or "digits", calib_samples=calib_samples,
-                         calib_method=calib_method, calib_batch=calib_batch, quantizer=quantizer,
-                         min_top1=min_top1_agreement, min_cosine=min_cosine, fallback=fallback,
-                         max_fallback_layers=max_fallback_layers, eval_samples=eval_samples, in_process=in_process,
-                         seed=seed)
+    calibration = replace(conversion.calibration, data=conversion.calibration.data or data or "digits")
+    bench = BenchOptions.of(calibration=calibration, gates=conversion.gates, fallback=conversion.fallback,
+                            duration_s=duration, iterations=iterations, warmup=warmup, threads=threads, device=device,
+                            data=data, eval_samples=eval_samples, in_process=in_process)
     options = ZooOptions(models=models, backends=tuple(b.strip() for b in backends.split(",") if b.strip()),
                          batch_sizes=batch_sizes, bn=bn, weights_dir=weights_dir, input_size=input_size, bench=bench)
     try:

@@ -64,7 +64,6 @@ def export_onnx(
     weights: str = "random",
     verify: bool = True,
     seed: int = 0,
-    progress: object = None,  # retired (issue 14): removed after the merge
 ) -> ExportResult:
     """Export `model` to `output` (dynamic batch when `batch` is None), check it, verify it, then rename it in place.
 

@@ -20,11 +20,9 @@ from .inputs import ConversionInputs
 from .int8 import QuantizeError, int8_scheme, quantize_int8
 from .logits import onnx_logits
 from .qdq_check import check_tensorrt_qdq
-from .request import (
-    DEFAULT_MAX_FALLBACK_LAYERS, CalibrationRequest, ConversionRequest, FallbackPolicy, ParityGates,
-)
+from .request import ConversionRequest
 
-__all__ = ["ConversionResult", "convert", "convert_precision", "onnx_logits", "fixed_batch_of"]
+__all__ = ["ConversionResult", "convert", "onnx_logits", "fixed_batch_of"]
 
 log = logging.getLogger(__name__)
 
@@ -203,37 +201,3 @@ def convert(
         parity=parity, holdout=inputs.holdout_note, facts=facts,
     )
 
-
-def convert_precision(
-    onnx_path: str | Path,
-    output: str | Path,
-    *,
-    precision: str,
-    holdout: np.ndarray,
-    holdout_note: str,
-    calibration: np.ndarray | None = None,
-    calibration_source: str | None = None,
-    synthetic: bool = False,
-    classes: tuple[str, ...] | None = None,
-    target: str = "tensorrt",
-    method: str | None = None,
-    quantizer: str = "ort",
-    calib_batch: int = 16,
-    keep_io_types: bool = True,
-    min_top1: float | None = None,
-    min_cosine: float | None = None,
-    fallback: str = "off",
-    max_fallback_layers: int = DEFAULT_MAX_FALLBACK_LAYERS,
-    progress: object = None,  # retired (issue 14): removed after the merge
-) -> ConversionResult:
-    """The former keyword form of `convert` (bench/prepare.py still calls it): builds the request and the inputs.
-    Retired (issue 14): removed after the merge, once its callers build a ConversionRequest."""
-    request = ConversionRequest(
-        precision=precision, target=target, keep_io_types=keep_io_types,
-        calibration=CalibrationRequest(data=calibration_source, quantizer=quantizer, method=method, batch=calib_batch),
-        gates=ParityGates(min_top1=min_top1, min_cosine=min_cosine),
-        fallback=FallbackPolicy(mode=fallback, max_layers=max_fallback_layers),
-    )
-    inputs = ConversionInputs(holdout=holdout, holdout_note=holdout_note, calibration=calibration, classes=classes,
-                              synthetic=synthetic, calibration_source=calibration_source)
-    return convert(onnx_path, output, request, inputs)

@@ -8,7 +8,7 @@ pieces it imports, against this project's onnx and onnxruntime.
 What this wrapper handles, measured with ModelOpt 0.47 on the digits VGGs:
 - it raises opsets below 19 to 19 and writes `<model>_opset19.onnx` next to its input: it works on a copy in
   a scratch folder beside the output, so the user's folder stays clean;
-- it drops the model's metadata_props: convert_precision writes ours onto its output afterwards;
+- it drops the model's metadata_props: convert() writes ours onto its output afterwards;
 - with a dynamic batch it calibrates at batch 1 and then leaves every Gemm high as a "GEMV": the calibration
   shape (the calibration batch) is passed explicitly;
 - without dq_only it keeps the weights in float with a Q->DQ pair (the file stays fp32-sized): weights are

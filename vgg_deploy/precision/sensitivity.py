@@ -22,6 +22,7 @@ from ..artifacts import atomic_output, scratch_folder
 from ..export.parity import Parity, compare_logits
 from ..log import progress_bar
 from ..plotting import PLOT_HINT
+from ..tables import md_table
 from .layers import QuantizedLayer, keep_layers_high, quantized_layers
 from .logits import onnx_logits
 
@@ -118,13 +119,11 @@ class SensitivityReport:
             f"All layers INT8: {self.all_int8.summary()}"
             + (f"; accuracy {self.all_int8_accuracy:.1%} (fp32 {self.fp32_accuracy:.1%})" if labelled else ""),
             "",
-            "| " + " | ".join(head) + " |",
-            "|" + "---|" * len(head),
         ]
-        for rank, row in enumerate(self.layers, 1):
-            lines.append("| " + " | ".join([str(rank), row.layer.label, row.layer.op_type,
-                                           *cells(row.only_int8, row.only_int8_accuracy),
-                                           *cells(row.only_high, row.only_high_accuracy)]) + " |")
+        lines += md_table(head, [[str(rank), row.layer.label, row.layer.op_type,
+                                  *cells(row.only_int8, row.only_int8_accuracy),
+                                  *cells(row.only_high, row.only_high_accuracy)]
+                                 for rank, row in enumerate(self.layers, 1)])
         lines += ["", f"{self.evaluations} held-out evaluations in {self.seconds:.1f} s (one calibration, reused)."]
         return "\n".join(lines) + "\n"
 
@@ -161,7 +160,6 @@ def layer_sensitivity(
     holdout_note: str = "held-out samples",
     facts: dict[str, Any] | None = None,
     reference: np.ndarray | None = None,
-    progress: object = None,  # retired (issue 14): removed after the merge
 ) -> SensitivityReport:
     """Measure every quantized layer of `qdq` (an onnx.ModelProto calibrated from fp32 `source`) on `holdout`.
     `reference`: `source`'s logits on `holdout` when the caller has its file (else it is saved once to compute them)."""

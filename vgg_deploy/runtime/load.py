@@ -11,11 +11,7 @@ from ..artifacts import InputFileError, check_input_file
 from ..formats import import_runner, runner_for_suffix, suffixes
 from .base import BaseRunner, RunnerError
 
-__all__ = ["load", "CHECKPOINT_SUFFIXES"]
-
-# Derived from the table for bench/zoo.py, which reads it from here until the merge (issue 14); new code reads
-# `vgg_deploy.formats.suffixes("checkpoint")`.
-CHECKPOINT_SUFFIXES = suffixes("checkpoint")
+__all__ = ["load"]
 
 
 def load(path: str | os.PathLike[str], **options: Any) -> BaseRunner:

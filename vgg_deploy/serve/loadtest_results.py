@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ..bench.stats import Measurement
+from ..environment import read_cpuinfo
+from ..tables import md_table
 from .metrics import ModelCounters
 
 __all__ = ["LoadTestSpec", "LoadTestResult", "render_markdown", "machine_facts"]
@@ -73,13 +75,7 @@ class LoadTestResult:
 
 def machine_facts() -> dict[str, Any]:
     """Python, platform, CPU model and core count of the machine that sends the requests."""
-    model = "unknown"
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as fp:
-            model = next((line.split(":", 1)[1].strip() for line in fp if line.startswith("model name")), model)
-    except OSError:
-        pass
-    return {"python": platform.python_version(), "platform": platform.platform(), "cpu": model,
+    return {"python": platform.python_version(), "platform": platform.platform(), "cpu": read_cpuinfo()[0] or "unknown",
             "cores": os.cpu_count()}
 
 
@@ -100,8 +96,7 @@ def render_markdown(report: dict[str, Any]) -> str:
     row = [str(report["completed"]), str(report["errors"]), cell(report["requests_per_s"]),
            cell(report["images_per_s"]), *(cell(lat[k]) if lat else "—" for k in ("p50", "p90", "p99")),
            cell(server["average_batch"]) if server else "—", str(server["executions"]) if server else "—"]
-    lines += ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |",
-              "| " + " | ".join(row) + " |", ""]
+    lines += [*md_table(header, [row]), ""]
     notes = []
     if server is None:
         notes.append("Triton's metrics were unreachable, so the batch formed is unknown.")

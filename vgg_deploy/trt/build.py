@@ -122,13 +122,26 @@ def _reusable(plan: Path, key: str) -> EngineManifest | None:
     return manifest if file_sha256(plan) == manifest.engine_sha256 else None
 
 
+def _graph_to_build(build: BuildPlan) -> tuple[OnnxFacts, Path | None, dict[str, Any] | None]:
+    """The ONNX the engine is built from: the given one (its Q/DQ checked), or its FP16 / Q/DQ conversion made
+    first when it is fp32 and the precision asks for more; with the converted path and the conversion's facts."""
+    options, source, plan = build.options, build.source, build.output
+    if not build.convert:
+        check_qdq_for_tensorrt(source)
+        return source, None, None
+    converted = converted_onnx_path(plan, options.precision, source=source.path)
+    log.info("%s is fp32: making the %s ONNX %s first", source.path, options.precision, converted)
+    made = convert_for_engine(source, converted, precision=options.precision, settings=build.settings)
+    log.info("parity vs fp32 on held-out samples (%s): %s", made.holdout, made.parity.summary())
+    return inspect_onnx(converted), converted, made.to_dict()
+
+
 def run_build(
     build: BuildPlan,
     *,
     platform: Platform,
     force: bool = False,
     timing_cache: Path | None = None,
-    progress: object = None,  # retired (issue 14): removed after the merge
 ) -> BuildReport:
     """Reuse the engine when its cache key matches (unless `force`), else convert if needed, build, and write the
     manifest last. A build that fails keeps the previous engine and manifest; one that fails after replacing the
@@ -150,18 +163,7 @@ def run_build(
                      plan, platform.tensorrt_version, platform.gpu_name)
             return BuildReport(plan=plan, manifest=cached, reused=True)
 
-    converted: Path | None = None
-    conversion: dict[str, Any] | None = None
-    built = source
-    if build.convert:
-        converted = converted_onnx_path(plan, options.precision, source=source.path)
-        log.info("%s is fp32: making the %s ONNX %s first", source.path, options.precision, converted)
-        made = convert_for_engine(source, converted, precision=options.precision, settings=build.settings)
-        conversion = made.to_dict()
-        log.info("parity vs fp32 on held-out samples (%s): %s", made.holdout, made.parity.summary())
-        built = inspect_onnx(converted)
-    else:
-        check_qdq_for_tensorrt(source)
+    built, converted, conversion = _graph_to_build(build)
     cache = timing_cache if timing_cache is not None else default_timing_cache(platform)
     engine = build_engine(built.path, plan, options=options, timing_cache=cache)
     layer_warning = engine.layers.warning(options.precision)

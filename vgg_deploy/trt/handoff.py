@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..artifacts import file_sha256
 from ..errors import VGGDeployError
 from ..precision.request import (
     DEFAULT_MAX_FALLBACK_LAYERS, CalibrationRequest, ConversionRequest, FallbackPolicy, ParityGates,
@@ -118,12 +119,10 @@ def data_fingerprint(calib_data: str | None) -> str | None:
     if calib_data is None or calib_data in ("digits", "synthetic"):
         return calib_data
     path = Path(calib_data)
-    digest = hashlib.sha256()
     if path.is_file():
-        from .manifest import file_sha256
-
         return "sha256:" + file_sha256(path)
     if path.is_dir():
+        digest = hashlib.sha256()
         for file in sorted(p for p in path.rglob("*") if p.is_file()):
             stat = file.stat()
             digest.update(f"{file.relative_to(path)}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
@@ -181,7 +180,6 @@ def convert_for_engine(
     *,
     precision: str,
     settings: ConversionSettings,
-    progress: object = None,  # retired (issue 14): removed after the merge
 ) -> Any:
     """Make the FP16 / TensorRT-scheme Q/DQ ONNX of an fp32 vgg-deploy ONNX; returns its ConversionResult."""
     from ..export.metadata import config_from_metadata
