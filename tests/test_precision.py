@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import functools
 import json
 
 import numpy as np
@@ -9,12 +10,13 @@ import torch
 from click.testing import CliRunner
 from onnx import TensorProto, numpy_helper
 
+from precision_helpers import convert_int8
 from vgg_deploy.cli import main
 from vgg_deploy.errors import ParityError, VGGDeployError
 from vgg_deploy.export import export_onnx, read_metadata
 from vgg_deploy.models import create_model, model_config
 from vgg_deploy.precision import (
-    CalibrationRequest, ConversionInputs, ConversionRequest, FallbackPolicy, ParityGates, check_tensorrt_qdq, convert,
+    CalibrationRequest, ConversionInputs, ConversionRequest, FallbackPolicy, check_tensorrt_qdq, convert,
     int8_scheme, quantize_int8,
 )
 from vgg_deploy.precision.int8 import _chunk, activation_bytes_per_image
@@ -35,15 +37,7 @@ def fp32_onnx(tmp_path_factory):
     return export_onnx(model, tmp_path_factory.mktemp("fp32") / "tiny.onnx").path
 
 
-def _int8(src, out, *, target="tensorrt", quantizer="ort", method="minmax", calib_batch=16, min_top1=None,
-          min_cosine=None, fallback="off"):  # minmax: entropy's 2048-bin search takes ~10 s: tested once, below
-    request = ConversionRequest(
-        precision="int8", target=target,
-        calibration=CalibrationRequest(data="test", quantizer=quantizer, method=method, batch=calib_batch),
-        gates=ParityGates(min_top1=min_top1, min_cosine=min_cosine), fallback=FallbackPolicy(mode=fallback),
-    )
-    inputs = ConversionInputs(holdout=HOLDOUT, holdout_note="test holdout", calibration=CALIB, calibration_source="test")
-    return convert(src, out, request, inputs)
+_int8 = functools.partial(convert_int8, calibration=CALIB, holdout=HOLDOUT, method="minmax")
 
 
 def _fp16(src, out, *, keep_io_types=True):

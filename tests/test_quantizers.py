@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import sys
 
@@ -12,12 +13,11 @@ from click.testing import CliRunner
 from onnx import TensorProto, helper, numpy_helper
 
 from conftest import tiny_with_biases
+from precision_helpers import convert_int8
 from vgg_deploy.cli import main
 from vgg_deploy.errors import MissingDependencyError
 from vgg_deploy.export import export_onnx, read_metadata
-from vgg_deploy.precision import (
-    CalibrationRequest, ConversionInputs, ConversionRequest, FallbackPolicy, ParityGates, convert, check_tensorrt_qdq,
-)
+from vgg_deploy.precision import check_tensorrt_qdq
 
 RNG = np.random.default_rng(1)
 CALIB = RNG.standard_normal((32, 3, 32, 32), dtype=np.float32)
@@ -33,15 +33,7 @@ def fp32_onnx(tmp_path_factory):
     return export_onnx(tiny_with_biases(), tmp_path_factory.mktemp("src") / "tiny.onnx").path
 
 
-def _int8(src, out, *, target="tensorrt", quantizer="ort", method=None, calib_batch=16, min_top1=None,
-          min_cosine=None, fallback="off"):
-    request = ConversionRequest(
-        precision="int8", target=target,
-        calibration=CalibrationRequest(data="test", quantizer=quantizer, method=method, batch=calib_batch),
-        gates=ParityGates(min_top1=min_top1, min_cosine=min_cosine), fallback=FallbackPolicy(mode=fallback),
-    )
-    inputs = ConversionInputs(holdout=HOLDOUT, holdout_note="test holdout", calibration=CALIB, calibration_source="test")
-    return convert(src, out, request, inputs)
+_int8 = functools.partial(convert_int8, calibration=CALIB, holdout=HOLDOUT, method=None)
 
 
 def _producers(model):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import re
@@ -13,13 +14,12 @@ import torch
 from click.testing import CliRunner
 
 from conftest import tiny_with_biases
+from precision_helpers import convert_int8
 from vgg_deploy.cli import main
 from vgg_deploy.errors import ParityError, VGGDeployError
 from vgg_deploy.export import export_onnx, read_metadata
 from vgg_deploy.export.parity import compare_logits
-from vgg_deploy.precision import (
-    CalibrationRequest, ConversionInputs, ConversionRequest, FallbackPolicy, ParityGates, convert, onnx_logits,
-)
+from vgg_deploy.precision import onnx_logits
 from vgg_deploy.precision.layers import keep_layers_high, quantized_layers
 from vgg_deploy.precision.sensitivity import layer_sensitivity
 
@@ -42,15 +42,7 @@ def outlier_onnx(tmp_path_factory):
     return export_onnx(model, tmp_path_factory.mktemp("outlier") / "outlier.onnx").path
 
 
-def _int8(src, out, *, target="tensorrt", quantizer="ort", method="minmax", calib_batch=16, min_top1=None,
-          min_cosine=None, fallback="off"):
-    request = ConversionRequest(
-        precision="int8", target=target,
-        calibration=CalibrationRequest(data="test", quantizer=quantizer, method=method, batch=calib_batch),
-        gates=ParityGates(min_top1=min_top1, min_cosine=min_cosine), fallback=FallbackPolicy(mode=fallback),
-    )
-    inputs = ConversionInputs(holdout=HOLDOUT, holdout_note="test holdout", calibration=CALIB, calibration_source="test")
-    return convert(src, out, request, inputs)
+_int8 = functools.partial(convert_int8, calibration=CALIB, holdout=HOLDOUT, method="minmax")
 
 
 @pytest.mark.parametrize("target", ["tensorrt", "cpu"])
