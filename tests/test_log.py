@@ -1,4 +1,4 @@
-"""vgg_deploy.log: progress bars (tqdm on a terminal, a line per tenth in logs, nothing when quiet) and the CLI's
+"""vgg_deploy.log: progress bars (tqdm on a terminal, periodic lines in logs, nothing when quiet) and the CLI's
 -v/-q on the `vgg-deploy` group."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from vgg_deploy.cli import main
+from vgg_deploy import log as vgg_log
 from vgg_deploy.log import LOGGER_NAME, configure_cli_logging, progress_bar
 
 
@@ -32,7 +33,8 @@ def cli_log():
     logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]
 
 
-def test_progress_in_a_log_writes_a_line_per_tenth(cli_log):
+def test_progress_in_a_log_writes_a_line_per_tenth(cli_log, monkeypatch):
+    monkeypatch.setattr(vgg_log, "LOG_LINE_INTERVAL_S", 0.0)  # a slow loop: every tenth is due
     out = cli_log(io.StringIO())
     assert list(progress_bar(range(100), desc="decoding")) == list(range(100))
     lines = out.getvalue().splitlines()
@@ -54,7 +56,24 @@ def test_progress_when_quiet_writes_nothing(cli_log):
     assert out.getvalue() == ""
 
 
-def test_progress_without_a_total_writes_one_line_at_the_end(cli_log):
+def test_a_quick_loop_in_a_log_writes_nothing(cli_log):
+    out = cli_log(io.StringIO())
+    assert list(progress_bar(range(100), desc="decoding")) == list(range(100))
+    assert out.getvalue() == ""  # a loop done in a blink: the surrounding log lines say what happened
+
+
+def test_a_slow_loop_in_a_log_writes_a_line_per_interval_and_the_end(cli_log, monkeypatch):
+    clock = iter(range(0, 10_000, 2))  # every tenth of the loop costs 2 s of the fake clock
+    monkeypatch.setattr(vgg_log.time, "monotonic", lambda: float(next(clock)))
+    out = cli_log(io.StringIO())
+    assert list(progress_bar(range(100), desc="calib")) == list(range(100))
+    lines = out.getvalue().splitlines()
+    assert 3 <= len(lines) <= 4 and lines[-1].startswith("[test] calib: 100/100")  # every ~5 s, and the end
+    assert all(line.startswith("[test] calib: ") for line in lines)
+
+
+def test_progress_without_a_total_writes_one_line_at_the_end(cli_log, monkeypatch):
+    monkeypatch.setattr(vgg_log, "LOG_LINE_INTERVAL_S", 0.0)
     out = cli_log(io.StringIO())
     assert list(progress_bar((i for i in range(5)), desc="n")) == list(range(5))
     assert out.getvalue().startswith("[test] n: 5 (")

@@ -16,7 +16,7 @@ import time
 import warnings
 from typing import Iterable, Iterator, TextIO, TypeVar
 
-__all__ = ["LOGGER_NAME", "NOISY_LOGGERS", "configure_cli_logging", "progress_bar", "quiet_libraries"]
+__all__ = ["LOGGER_NAME", "NOISY_LOGGERS", "LOG_LINE_INTERVAL_S", "configure_cli_logging", "progress_bar", "quiet_libraries"]
 
 LOGGER_NAME = "vgg_deploy"
 log = logging.getLogger(LOGGER_NAME)
@@ -31,7 +31,8 @@ NOISY_LOGGERS = ("torch.onnx", "torch.export", "torch._dynamo", "torch.fx", "onn
 # ONNX Runtime's quantizer logs through the root logger (`logging.info(...)`): its records are recognised by file.
 _NOISY_PATHS = ("onnxruntime/quantization", "onnxruntime\\quantization", "modelopt/")
 
-_NON_TTY_STEPS = 10  # off a terminal, a progress line every tenth of the loop keeps CI logs short
+_NON_TTY_STEPS = 10  # off a terminal, progress lines fall on tenths of the loop ...
+LOG_LINE_INTERVAL_S = 5.0  # ... at most one per this many seconds: a loop done in a blink logs nothing
 
 
 class _CommandFormatter(logging.Formatter):
@@ -81,8 +82,9 @@ def _cli_stream() -> TextIO | None:
 
 
 def progress_bar(iterable: Iterable[T], *, desc: str, total: int | None = None, unit: str = "it") -> Iterator[T]:
-    """Yield the items of `iterable` with progress shown: a tqdm bar on a terminal, a plain `desc: done/total` log
-    line every tenth elsewhere (logs, CI), nothing when the `vgg_deploy` logger is not enabled for info."""
+    """Yield the items of `iterable` with progress shown: a tqdm bar on a terminal; elsewhere (logs, CI) a plain
+    `desc: done/total (elapsed)` line at a tenth of the loop at most every LOG_LINE_INTERVAL_S, and a last line
+    when the loop took that long; nothing when the `vgg_deploy` logger is not enabled for info."""
     if not log.isEnabledFor(logging.INFO):
         yield from iterable
         return
@@ -97,16 +99,18 @@ def progress_bar(iterable: Iterable[T], *, desc: str, total: int | None = None, 
 
         yield from tqdm(iterable, desc=desc, total=total, unit=unit, file=stream, leave=False, dynamic_ncols=True)
         return
-    done = 0
-    next_step = 1
-    started = time.monotonic()
+    done, next_step, written = 0, 1, False
+    started = last = time.monotonic()
     for item in iterable:
         yield item
         done += 1
         if total and done * _NON_TTY_STEPS >= next_step * total:
-            log.info("%s: %d/%d (%.0f s)", desc, done, total, time.monotonic() - started)
             next_step = done * _NON_TTY_STEPS // total + 1
-    if not total and done:
+            now = time.monotonic()
+            if now - last >= LOG_LINE_INTERVAL_S or (done == total and written):
+                log.info("%s: %d/%d (%.0f s)", desc, done, total, now - started)
+                last, written = now, True
+    if not total and done and time.monotonic() - started >= LOG_LINE_INTERVAL_S:
         log.info("%s: %d (%.0f s)", desc, done, time.monotonic() - started)
 
 
