@@ -95,8 +95,7 @@ def main() -> None:
     test = np.load(args.test_npz)
     images, labels = test["input"].astype(np.float32), test["labels"]
     note = f"{len(images)} test digits never trained or calibrated on"
-    inputs = ConversionInputs(holdout=images, holdout_note=note, calibration=calib,
-                              calibration_source="digits (training split)")
+    inputs = ConversionInputs(holdout=images, holdout_note=note, calibration=calib)
     reference = onnx_logits(args.model, images)
     fp32_accuracy = float((reference.argmax(1) == labels).mean())
     batch = images[:args.batch]

@@ -76,7 +76,7 @@ def main() -> None:
         request = ConversionRequest(precision="int8", target=target,
                                     calibration=CalibrationRequest(data="digits", method="minmax", batch=8))
         result = convert(fp32, path, request, ConversionInputs(
-            holdout=holdout.images, holdout_note=how, calibration=calib.images, calibration_source="digits"))
+            holdout=holdout.images, holdout_note=how, calibration=calib.images))
         variants[f"ort-int8-{target}"] = (path, result.parity.to_dict())
 
     options = ort.SessionOptions()

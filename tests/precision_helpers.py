@@ -22,6 +22,5 @@ def convert_int8(src: Path, out: Path, *, calibration: np.ndarray, holdout: np.n
         calibration=CalibrationRequest(data="test", quantizer=quantizer, method=method, batch=calib_batch),
         gates=ParityGates(min_top1=min_top1, min_cosine=min_cosine), fallback=FallbackPolicy(mode=fallback),
     )
-    inputs = ConversionInputs(holdout=holdout, holdout_note="test holdout", calibration=calibration,
-                              calibration_source="test")
+    inputs = ConversionInputs(holdout=holdout, holdout_note="test holdout", calibration=calibration)
     return convert(src, out, request, inputs)

@@ -25,7 +25,7 @@ def test_accuracy_holds_through_conversion(digits_fp32, tmp_path, precision, tar
     request = ConversionRequest(precision=precision, target=target or "tensorrt",
                                 calibration=CalibrationRequest(data="digits train split", method="percentile"))
     result = convert(path, tmp_path / f"digits.{precision}.onnx", request, ConversionInputs(
-        holdout=test.images, holdout_note="the 360 test images", calibration_source="digits train split",
+        holdout=test.images, holdout_note="the 360 test images",
         calibration=calib.images if precision == "int8" else None))
     converted_accuracy = accuracy(onnx_logits(result.path, test.images), test.labels)
     assert abs(converted_accuracy - fp32_accuracy) <= 0.01, (precision, target, fp32_accuracy, converted_accuracy)

@@ -9,6 +9,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..devices import is_cuda
 from ..runtime.base import BaseRunner
 from .backends import Backend
 
@@ -20,7 +21,7 @@ Call = Callable[[], Any]
 def timed_call(runner: BaseRunner, backend: Backend, batch: np.ndarray,
                spec: dict[str, Any]) -> tuple[Call, bool | None, list[str]]:
     """(call, host<->device copies included? (None on the CPU), notes) for one active runner and batch."""
-    on_cuda = backend.runs_on(str(spec["device"])).startswith("cuda")
+    on_cuda = is_cuda(backend.runs_on(str(spec["device"])))
     include = bool(spec.get("include_copies"))
     graphs = bool(spec.get("cuda_graphs"))
     if not on_cuda:

@@ -17,7 +17,7 @@ from ..log import progress_bar
 from .backends import Backend, spec_fields
 from .budget import over_budget
 from .measure import run_in_subprocess, run_spec
-from .prepare import Workspace
+from .workspace import Workspace
 from .records import ReportRow, WorkerResult
 from .stats import Measurement
 

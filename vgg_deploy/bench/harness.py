@@ -27,10 +27,11 @@ from .budget import DEFAULT_SWEEP, select_within_budget
 from .cells import BASELINE, Cell, Reference, copies_sentence, derive_rows, device_kind, measure_cells, size_mb
 from .flops import model_flops, model_macs
 from .inputs import BenchInputs, default_eval_samples, load_bench_inputs
-from .prepare import ModelSource, Workspace, open_workspace
-from .records import (SCHEMA_VERSION, ArtifactFacts, BenchReport, BudgetReport, InputFacts, ModelFacts,
-                      ReferenceFacts, ReportRow, SkippedBackend)
+from .prepare import ModelSource, open_workspace
+from .records import (SCHEMA_NAME, SCHEMA_VERSION, ArtifactFacts, BenchReport, BudgetReport, InputFacts,
+                      ModelFacts, ReferenceFacts, ReportRow, SkippedBackend)
 from .stats import Measurement
+from .workspace import Workspace
 
 if TYPE_CHECKING:
     from .peak import PeakFigure
@@ -246,7 +247,7 @@ def _assemble(plan: _Plan, options: BenchOptions, inputs: BenchInputs, reference
                 "batch_sizes": list(plan.batch_sizes), "duration_s": plan.duration if not options.iterations else None,
                 "threads": plan.threads}
     return BenchReport(
-        schema="vgg-deploy-bench", schema_version=1, created="", wall_s=0.0, command=[],
+        schema=SCHEMA_NAME, schema_version=SCHEMA_VERSION, created="", wall_s=0.0, command=[],
         machine=environment_facts(), settings=settings, copies=copies_sentence(options.include_copies, rows),
         model=_model_facts(config, ws.weights_note), inputs=_input_facts(inputs),
         reference=ReferenceFacts(backend=reference.backend, accuracy=accuracy), machine_peak=peaks,

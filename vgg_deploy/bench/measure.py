@@ -22,7 +22,7 @@ import numpy as np
 
 from ..errors import VGGDeployError, first_line
 from ..runtime.base import BaseRunner
-from ..devices import device_index
+from ..devices import device_index, is_cuda
 from .backends import Backend, backend_for_spec, make_runner
 from .calls import timed_call
 from .records import WorkerResult
@@ -69,7 +69,7 @@ def peak_rss_mb() -> float:
 def run_spec(spec: dict[str, Any], *, backend: Backend | None = None) -> WorkerResult:
     """Measure one backend at one batch size; never raises for the backend's own failures (status "failed")."""
     result = WorkerResult(backend=spec["backend"], batch_size=spec["batch_size"])
-    on_cuda = str(spec["device"]).startswith("cuda")
+    on_cuda = is_cuda(str(spec["device"]))
     torch_state: tuple[Any, dict[str, Any], bool] | None = None
     runner = None
     try:
@@ -123,7 +123,7 @@ def _measure(runner: BaseRunner, backend: Backend, spec: dict[str, Any], result:
                              duration_s=spec.get("duration_s"), batch_size=spec["batch_size"])
     result.measurement = measurement.summary()
     result.peak_rss_mb = peak_rss_mb()
-    if str(spec["device"]).startswith("cuda"):
+    if is_cuda(str(spec["device"])):
         result.gpu_memory = _gpu_memory(backend, spec, gpu_before)
     result.parity, result.accuracy = _parity(runner, images, spec)
     if result.parity["nonfinite"]:

@@ -12,9 +12,9 @@ from typing import Any, Iterable
 
 from ..formats import file_type, file_types, formats_named, kinds, suffixes
 from .backends import BenchError
-from .workspace import Workspace, sha256_file
+from .workspace import Workspace
 
-__all__ = ["ModelSource", "Workspace", "open_workspace", "classify_files", "sha256_file"]
+__all__ = ["ModelSource", "open_workspace", "classify_files"]
 
 log = logging.getLogger(__name__)
 

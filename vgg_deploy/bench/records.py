@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any, Literal, Optional
+from typing import Any, Final, Literal, Optional
 
 from .budget import BudgetChoice
 from .dataschema import schema_meta
@@ -20,8 +20,8 @@ __all__ = ["WorkerResult", "ReportRow", "BenchReport", "ParityFigures", "Execute
            "SettingsFacts", "ModelFacts", "InputFacts", "ReferenceFacts", "ArtifactFacts", "BudgetReport", "json_safe",
            "SCHEMA_NAME", "SCHEMA_VERSION"]
 
-SCHEMA_NAME = "vgg-deploy-bench"
-SCHEMA_VERSION = 1
+SCHEMA_NAME: Final = "vgg-deploy-bench"
+SCHEMA_VERSION: Final = 1
 Status = Literal["ok", "failed", "skipped"]
 Compute = Literal["fp32", "tf32", "bf16", "fp16", "int8"]
 

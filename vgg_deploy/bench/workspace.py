@@ -24,15 +24,12 @@ if TYPE_CHECKING:
 
     from ..models.family import ModelFamily
 
-__all__ = ["Workspace", "sha256_file", "MODEL"]
+__all__ = ["Workspace", "MODEL"]
 
 log = logging.getLogger(__name__)
 
 MODEL = "model"  # `made_from` of the kinds made from the PyTorch module itself (saved, exported)
 _RECIPE_SUFFIX = ".bench.json"
-
-
-sha256_file = file_sha256  # the bench's name for it, kept for its importers
 
 
 def _row(kind: str) -> Format | None:
@@ -123,7 +120,7 @@ class Workspace:
         stat = path.stat()
         key = (str(path), stat.st_size, stat.st_mtime_ns)
         if key not in self._hashes:
-            self._hashes[key] = sha256_file(path)
+            self._hashes[key] = file_sha256(path)
         return self._hashes[key]
 
     def _cached(self, path: Path, recipe: dict[str, Any]) -> bool:
@@ -211,7 +208,7 @@ class Workspace:
                 calibration=CalibrationRequest(data=source_name, quantizer=quantizer, method=method, batch=how.batch),
                 gates=gates, fallback=fallback if int8 and gates.any else FallbackPolicy(max_layers=fallback.max_layers))
             convert(source, path, request, ConversionInputs(
-                holdout=holdout, holdout_note=f"{len(holdout)} benchmark inputs", calibration_source=source_name,
+                holdout=holdout, holdout_note=f"{len(holdout)} benchmark inputs",
                 calibration=calibration.images if calibration is not None and int8 else None,
                 synthetic=bool(calibration is not None and calibration.synthetic and int8)))
         self._record(path, recipe, kind, reused)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,8 +16,6 @@ if TYPE_CHECKING:
     from ..trt.build import BuildReport
 
 __all__ = ["build_trt"]
-
-log = logging.getLogger(__name__)
 
 
 class ProfileType(click.ParamType):
@@ -103,16 +99,12 @@ def build_trt(
       vgg-deploy build-trt vgg16.fp16.onnx --hardware-compat ampere+ --version-compatible -o vgg16.fp16.plan
     """
     from ..devices import device_index
-    from ..precision import QuantizeError
     from ..trt.build import plan_build, run_build
     from ..trt.environment import current_platform
     from ..trt.errors import OptionError
     from ..trt.handoff import ConversionSettings
 
-    try:  # resolved here, so the engine cache key names the method actually used
-        conversion = replace(conversion, calibration=conversion.calibration.resolved())
-    except QuantizeError as exc:
-        raise click.UsageError(str(exc)) from None
+    conversion = conversion.resolved()  # here, so the engine cache key names the method actually used
     settings = ConversionSettings.of(calibration=conversion.calibration, gates=conversion.gates,
                                      fallback=conversion.fallback)
     try:  # everything decidable without TensorRT first: an impossible request is a usage error

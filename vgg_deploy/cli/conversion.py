@@ -8,7 +8,7 @@ A command declared with `@conversion_options` (or `@calibration_options`) receiv
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Mapping, TypeVar
 
 import click
@@ -48,6 +48,16 @@ class ConversionOptions:
         fallback = FallbackPolicy(mode=params.get("fallback", "off"),
                                   max_layers=params.get("max_fallback_layers", DEFAULT_MAX_FALLBACK_LAYERS))
         return cls(calibration=calibration, gates=gates, fallback=fallback)
+
+    def resolved(self, *, target: str = "tensorrt") -> ConversionOptions:
+        """These options with the calibration method checked against the quantizer and target (None: its
+        default); a combination that cannot work is a usage error, before any data loads."""
+        from ..precision import QuantizeError
+
+        try:
+            return replace(self, calibration=self.calibration.resolved(target=target))
+        except QuantizeError as exc:
+            raise click.UsageError(str(exc)) from None
 
     def request(self, *, precision: str, target: str = "tensorrt", keep_io_types: bool = True) -> ConversionRequest:
         """The conversion these options ask for, to `precision` in the `target` scheme."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -53,20 +52,17 @@ def quantize(
     """
     from ..artifacts import check_output
     from ..export import config_from_metadata, read_metadata
-    from ..precision import QuantizeError, conversion_inputs, convert
+    from ..precision import conversion_inputs, convert
 
-    request = conversion.request(precision=precision, target=target, keep_io_types=keep_io_types)
-    if precision == "int8" and request.calibration.data is None:
+    if precision == "int8" and conversion.calibration.data is None:
         raise click.UsageError(
             "INT8 needs calibration images: pass --calib-data PATH (image folder, .npy or .npz), 'digits', or "
             "'synthetic' to calibrate on random inputs on purpose (the result says so)"
         )
     check_output(output, inputs=[model])  # before the calibration images are read
     if precision == "int8":
-        try:  # a quantizer/target/method combination that cannot work is a usage error, before any data loads
-            request = replace(request, calibration=request.calibration.resolved(target=target))
-        except QuantizeError as exc:
-            raise click.UsageError(str(exc)) from None
+        conversion = conversion.resolved(target=target)
+    request = conversion.request(precision=precision, target=target, keep_io_types=keep_io_types)
     config = config_from_metadata(read_metadata(model), source=str(model))
     result = convert(model, output, request, conversion_inputs(config, request))
     if as_json:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,19 +48,15 @@ def sensitivity(
     from ..errors import VGGDeployError
     from ..export import config_from_metadata, read_metadata
     from ..export.metadata import load_onnx
-    from ..precision import QuantizeError, conversion_inputs
+    from ..precision import conversion_inputs
     from ..precision.layers import high_precision_for
     from ..precision.logits import onnx_logits
     from ..precision.sensitivity import layer_sensitivity
 
-    request = conversion.request(precision="int8", target=target)
-    if request.calibration.data is None:
+    if conversion.calibration.data is None:
         raise click.UsageError("sensitivity needs held-out images (and calibration images unless --qdq is given): "
                                "pass --calib-data PATH (image folder, .npy or .npz), 'digits', or 'synthetic'")
-    try:
-        request = replace(request, calibration=request.calibration.resolved(target=target))
-    except QuantizeError as exc:
-        raise click.UsageError(str(exc)) from None
+    request = conversion.resolved(target=target).request(precision="int8", target=target)
     if output is not None:  # before the calibration: a path in the way, or one of the inputs, is refused now
         for path in (output, output.with_suffix(".json"), output.with_suffix(".png")):
             check_output(path, inputs=[model, qdq_path])

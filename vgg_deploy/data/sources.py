@@ -17,7 +17,7 @@ from .preprocess import preprocess_image
 from .samples import Samples, choose_subset
 
 __all__ = [
-    "Samples", "DataError", "load_samples", "split_holdout", "IMAGE_SUFFIXES", "BUILTIN_SOURCES",
+    "Samples", "load_samples", "split_holdout", "IMAGE_SUFFIXES", "BUILTIN_SOURCES",
     "DEFAULT_SYNTHETIC_COUNT",
 ]
 

@@ -60,7 +60,8 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
         # torch's text advises weights_only=False, i.e. running the file's code: never pass that on.
         text = str(exc)
         after = text.split("WeightsUnpickler error:", 1)[1] if "WeightsUnpickler error:" in text else ""
-        detail = first_line(after, default="").strip().split(". Please", 1)[0][:160]  # torch goes on to explain how to trust the file: we do not
+        # torch goes on to explain how to trust the file: we do not
+        detail = first_line(after, default="").strip().split(". Please", 1)[0][:160]
         if "Unsupported global" in detail:
             raise CheckpointError(
                 f"{path}: not a plain state dict: it holds Python objects that safe loading refuses ({detail}); "

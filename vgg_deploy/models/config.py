@@ -244,11 +244,10 @@ def fit_config(config: VGGConfig, state: Mapping[str, Tensor], *, keep: frozense
     arch = infer_architecture(state)
     if arch is None:
         return config
-    first = state.get("classifier.0.weight")
     found = {
         "num_classes": arch.num_classes,
         "in_channels": arch.in_channels,
-        "classifier_width": int(first.shape[0]) if first is not None and first.ndim == 2 else None,
+        "classifier_width": arch.classifier_width,
         "width_divisor": arch.divisor_of(config.blocks),
     }
     return config.with_options(**{k: v for k, v in found.items() if k not in keep})

@@ -119,7 +119,7 @@ def _int8_candidate(onnx_path: Path, source: Any, output: Path, *, config: Model
                                        calibration=calibration, fixed_batch=fixed_batch_of(source),
                                        input_name=INPUT_NAME))
         candidate = onnx.load(str(quantized))
-    facts.update(calibration_data=inputs.calibration_source, synthetic_calibration=inputs.synthetic)
+    facts.update(calibration_data=request.calibration.data, synthetic_calibration=inputs.synthetic)
     if request.target == "tensorrt":
         violations = check_tensorrt_qdq(candidate)
         if violations:

@@ -14,10 +14,10 @@ from typing import Any
 
 from ..export.parity import Parity
 from .layers import QuantizedLayer, keep_layers_high
-from .request import DEFAULT_MAX_FALLBACK_LAYERS, FALLBACK_MODES, FallbackPolicy, ParityGates
+from .request import FallbackPolicy, ParityGates
 from .sensitivity import LogitsEvaluator, measure_layers
 
-__all__ = ["FallbackResult", "fallback_search", "FALLBACK_MODES", "DEFAULT_MAX_FALLBACK_LAYERS"]
+__all__ = ["FallbackResult", "fallback_search"]
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,6 @@ class ConversionInputs:
     classes: tuple[str, ...] | None = None
     synthetic: bool = False  # calibrated on random inputs, on purpose
     holdout_labels: np.ndarray | None = None  # when the source has labels (INT8 split only)
-    calibration_source: str | None = None  # what the calibration images came from, as the facts record it
 
 
 def conversion_inputs(config: ModelFamily, request: ConversionRequest) -> ConversionInputs:
@@ -58,9 +57,8 @@ def conversion_inputs(config: ModelFamily, request: ConversionRequest) -> Conver
             log.warning("calibrating on SYNTHETIC random inputs: the INT8 scales are not representative of real "
                         "images")
         return ConversionInputs(holdout=holdout.images, holdout_note=note, calibration=calib.images,
-                                classes=samples.classes, synthetic=samples.synthetic, holdout_labels=holdout.labels,
-                                calibration_source=calib_data)
+                                classes=samples.classes, synthetic=samples.synthetic, holdout_labels=holdout.labels)
     parity = load_samples(calib_data or "synthetic", config, limit=_FP16_PARITY_SAMPLES, seed=seed + 1)
     note = (f"{len(parity)} {parity.noun} from {parity.source}" if calib_data
             else f"{len(parity)} seeded synthetic inputs (pass --calib-data for real images)")
-    return ConversionInputs(holdout=parity.images, holdout_note=note, calibration_source=calib_data)
+    return ConversionInputs(holdout=parity.images, holdout_note=note)

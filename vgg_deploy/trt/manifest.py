@@ -13,14 +13,14 @@ from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any, Iterator, Mapping
 
-from ..artifacts import atomic_output, file_sha256  # file_sha256: re-exported for older importers
+from ..artifacts import atomic_output, file_sha256
 from ..errors import VGGDeployError
 from .errors import ManifestError
 from .options import BuildOptions, Profile
 
 __all__ = [
     "EngineManifest", "OnnxFingerprint", "manifest_path", "layers_path", "write_manifest", "read_manifest",
-    "onnx_fingerprint", "file_sha256", "cache_key", "MANIFEST_FORMAT",
+    "onnx_fingerprint", "cache_key", "MANIFEST_FORMAT",
 ]
 
 MANIFEST_FORMAT = 1
